@@ -1,0 +1,2 @@
+// Tandem's progressive enhancements. Every page works without this file.
+"use strict";

@@ -1,0 +1,258 @@
+"""Fixtures: an app per test on SQLite (and PostgreSQL when TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import event, text
+from werkzeug.test import TestResponse
+
+from therapy import create_app
+from therapy.extensions import db, limiter
+
+TEST_PASSWORD = "correct horse battery staple"
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("REDIS_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def base_config(database_url: str) -> dict[str, Any]:
+    """What every test app shares: fast hashing, its own rate-limit counters."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
+        "RATELIMIT_STORAGE_URI": REDIS_URL or "memory://",
+    }
+
+
+def build_app(database_url: str, instance: Path, **overrides: Any) -> Flask:
+    app = create_app({**base_config(database_url), **overrides}, instance_path=str(instance))
+    with app.app_context():
+        # One limiter serves every app in this process; start each test with no counts.
+        limiter.reset()
+    return app
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file built once by the migrations; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite"
+    app = build_app(f"sqlite:///{path}", folder)
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+    # Closing the last connection folds the write-ahead log into the file we copy.
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The CI PostgreSQL database, migrated from empty once per run."""
+    assert POSTGRES_URL
+    app = build_app(POSTGRES_URL, tmp_path_factory.mktemp("pg"))
+    with app.app_context():
+        db.session.execute(text("DROP SCHEMA public CASCADE"))
+        db.session.execute(text("CREATE SCHEMA public"))
+        db.session.commit()
+        upgrade()
+        db.engine.dispose()
+    return POSTGRES_URL
+
+
+def _empty_postgres(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+        db.engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        target = tmp_path / "tandem.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = build_app(database_url, tmp_path / "instance")
+    app.test_client_class = Client
+    yield app
+    if database_url.startswith("postgresql"):
+        _empty_postgres(app)
+    else:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build an extra app on the test's database with some settings changed."""
+    built: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        app = build_app(database_url, tmp_path / f"instance-{len(built)}", **overrides)
+        app.test_client_class = Client
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        with app.app_context():
+            db.engine.dispose()
+
+
+class Client(FlaskClient):
+    """A test client that sends the CSRF token a browser would, read from the page."""
+
+    def csrf_token(self) -> str:
+        page = self.get("/login", follow_redirects=True).get_data(as_text=True)
+        match = CSRF_META.search(page)
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def post(self, *args: Any, csrf: bool = True, **kwargs: Any) -> TestResponse:
+        data = kwargs.get("data")
+        if csrf and (data is None or isinstance(data, dict)) and "csrf_token" not in (data or {}):
+            kwargs["data"] = {**(data or {}), "csrf_token": self.csrf_token()}
+        return super().post(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> Client:
+    return app.test_client()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@dataclass
+class Account:
+    id: int
+    email: str
+    password: str
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., Account]:
+    """Create an account directly; returns its id, email and password."""
+    from therapy.auth import services
+
+    counter = iter(range(1, 10_000))
+
+    def make(
+        email: str | None = None,
+        *,
+        name: str = "Test Therapist",
+        admin: bool = False,
+        password: str = TEST_PASSWORD,
+    ) -> Account:
+        email = email or f"therapist{next(counter)}@example.com"
+        with app.app_context():
+            user = services.create_user(email, name, password, admin=admin)
+            return Account(user.id, user.email, password)
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client: Client):
+        self.client = client
+
+    def login(
+        self,
+        account: Account | None = None,
+        *,
+        email: str | None = None,
+        password: str | None = None,
+    ) -> TestResponse:
+        return self.client.post(
+            "/login",
+            data={
+                "email": email if email is not None else account.email if account else "",
+                "password": password
+                if password is not None
+                else account.password
+                if account
+                else "",
+            },
+        )
+
+    def logout(self) -> TestResponse:
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: Client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def therapist(make_user: Callable[..., Account]) -> Account:
+    return make_user("first@example.com", name="Dr. First")
+
+
+@pytest.fixture
+def logged_in(client: Client, auth: AuthActions, therapist: Account) -> Client:
+    response = auth.login(therapist)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask) -> Callable[[], Any]:
+    """A context manager that records every SQL statement sent while it is open."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if not statement.startswith(("BEGIN", "PRAGMA")):
+                counter.statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return counting

@@ -1,0 +1,362 @@
+"""Signing in and out, first-run setup, rate limits, timeouts and the account page."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import TEST_PASSWORD
+from therapy.auth import sessions
+from therapy.extensions import db
+from therapy.models import AuditEvent, User
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+# --- first run -------------------------------------------------------------------------
+
+
+def setup_form(**overrides):
+    return {
+        "display_name": "Dr. Ada",
+        "email": "Ada@Example.com",
+        "password": TEST_PASSWORD,
+        "confirm": TEST_PASSWORD,
+        **overrides,
+    }
+
+
+def test_first_visit_leads_to_setup_and_creates_an_admin(app, client):
+    response = client.get("/")
+    assert response.headers["Location"] == "/setup"
+    assert b"Set up Tandem" in client.get("/setup").data
+    response = client.post("/setup", data=setup_form())
+    assert response.status_code == 302
+    assert b"Good to see you, Dr. Ada" in client.get("/").data
+    with app.app_context():
+        user = db.session.scalar(select(User))
+        assert user.email == "ada@example.com"
+        assert user.role == "admin"
+        assert user.password_hash.startswith("$argon2id$")
+
+
+def test_setup_is_gone_once_an_account_exists(client, therapist):
+    assert client.get("/setup").status_code == 404
+    assert client.post("/setup", data=setup_form()).status_code == 404
+
+
+def test_setup_refuses_weak_and_mismatched_passwords(app, client):
+    page = client.post("/setup", data=setup_form(password="short", confirm="short"))
+    assert page.status_code == 200
+    assert b"Use at least 12 characters." in page.data
+    page = client.post("/setup", data=setup_form(password="password1234", confirm="password1234"))
+    assert b"very common password" in page.data
+    page = client.post("/setup", data=setup_form(confirm="something else entirely"))
+    assert b"The passwords differ." in page.data
+    # What was typed (other than passwords) is still in the form.
+    assert b'value="Dr. Ada"' in page.data
+    assert count(app, User) == 0
+
+
+def test_two_simultaneous_setups_create_one_account(app):
+    clients = [app.test_client(), app.test_client()]
+    tokens = [c.csrf_token() for c in clients]
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def submit(index: int) -> None:
+        barrier.wait()
+        response = clients[index].post(
+            "/setup", data=setup_form(email=f"admin{index}@example.com", csrf_token=tokens[index])
+        )
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [302, 404]
+    assert count(app, User) == 1
+
+
+# --- signing in ------------------------------------------------------------------------
+
+
+def test_login_and_logout(client, auth, therapist):
+    assert client.get("/").status_code == 302
+    response = auth.login(therapist)
+    assert response.headers["Location"] == "/"
+    assert b"Dr. First" in client.get("/").data
+    response = auth.logout()
+    assert response.headers["Location"] == "/login"
+    assert client.get("/").headers["Location"].startswith("/login")
+
+
+def test_email_is_case_insensitive(client, auth, therapist):
+    assert auth.login(email="FIRST@example.COM ", password=TEST_PASSWORD).status_code == 302
+
+
+def test_unknown_email_and_wrong_password_look_the_same(client, auth, therapist):
+    wrong_password = auth.login(email=therapist.email, password="not the password at all")
+    unknown_email = auth.login(email="nobody@example.com", password="not the password at all")
+    assert wrong_password.status_code == unknown_email.status_code == 200
+    message = b"That email and password do not match an active account."
+    assert message in wrong_password.data and message in unknown_email.data
+
+
+def test_failed_and_successful_logins_are_audited(app, auth, therapist):
+    auth.login(email=therapist.email, password="wrong wrong wrong")
+    auth.login(therapist)
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        assert actions[-2:] == ["login.failed", "login"]
+        assert db.session.get(User, therapist.id).last_login_at is not None
+
+
+def test_long_unicode_password_works_without_truncation(client, auth, make_user):
+    password = "Zoë Łukasz Ñandú Σοφία Дмитрий 李娜 محمد " + "ü" * 30
+    password = password[:64]
+    assert len(password) == 64
+    account = make_user("unicode@example.com", password=password)
+    assert auth.login(account).status_code == 302
+    auth.logout()
+    changed_last = password[:-1] + ("x" if password[-1] != "x" else "y")
+    assert auth.login(email=account.email, password=changed_last).status_code == 200
+
+
+def test_deactivated_account_cannot_sign_in(app, client, auth, therapist):
+    with app.app_context():
+        db.session.get(User, therapist.id).active = False
+        db.session.commit()
+    assert auth.login(therapist).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.tld",
+        "//evil.tld",
+        "////evil.tld",
+        "/\\evil.tld",
+        "https:evil.tld",
+        "%2F%2Fevil.tld",
+        "javascript:alert(1)",
+        "/\r\nLocation: https://evil.tld",
+    ],
+)
+def test_next_never_leaves_the_site(client, therapist, target):
+    response = client.post(
+        f"/login?next={target}",
+        data={"email": therapist.email, "password": TEST_PASSWORD, "next": target},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_next_leads_to_a_local_path(client, therapist):
+    response = client.post(
+        "/login", data={"email": therapist.email, "password": TEST_PASSWORD, "next": "/account"}
+    )
+    assert response.headers["Location"] == "/account"
+
+
+def test_protected_page_remembers_where_you_were_going(client, therapist):
+    response = client.get("/account")
+    assert response.headers["Location"] == "/login?next=/account"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/account"' in page
+
+
+# --- rate limits -----------------------------------------------------------------------
+
+
+def test_thirty_wrong_passwords_lock_the_account_from_any_address(client, therapist):
+    token = client.csrf_token()
+    for attempt in range(30):
+        response = client.post(
+            "/login",
+            data={"email": therapist.email, "password": f"wrong {attempt}", "csrf_token": token},
+            environ_base={"REMOTE_ADDR": f"10.0.{attempt}.1"},
+        )
+        assert response.status_code == 200
+    response = client.post(
+        "/login",
+        data={"email": therapist.email, "password": TEST_PASSWORD, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    )
+    assert response.status_code == 429
+    assert b"Too many attempts" in response.data
+    assert b"Traceback" not in response.data
+
+
+def test_one_address_is_limited_across_accounts(app, client, therapist):
+    app.config["LOGIN_LIMIT_ADDRESS"] = "5 per 15 minutes"
+    token = client.csrf_token()
+    for attempt in range(5):
+        response = client.post(
+            "/login",
+            data={"email": f"guess{attempt}@example.com", "password": "wrong", "csrf_token": token},
+        )
+        assert response.status_code == 200
+    response = client.post(
+        "/login", data={"email": therapist.email, "password": TEST_PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 429
+
+
+def test_forged_forwarded_for_does_not_reset_the_address_count(app, client, therapist):
+    app.config["LOGIN_LIMIT_ADDRESS"] = "5 per 15 minutes"
+    token = client.csrf_token()
+    for attempt in range(6):
+        response = client.post(
+            "/login",
+            data={"email": f"guess{attempt}@example.com", "password": "wrong", "csrf_token": token},
+            headers={"X-Forwarded-For": f"203.0.113.{attempt}"},
+        )
+    assert response.status_code == 429
+
+
+def test_successful_logins_are_not_counted(client, auth, therapist):
+    for _ in range(35):
+        assert auth.login(therapist).status_code == 302
+        auth.logout()
+
+
+# --- session lifetime ------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    class Clock:
+        offset = 0.0
+
+        def advance(self, delta: timedelta) -> None:
+            self.offset += delta.total_seconds()
+
+    clock = Clock()
+    real_now = sessions.now
+    monkeypatch.setattr(sessions, "now", lambda: real_now() + clock.offset)
+    return clock
+
+
+def test_idle_for_thirty_minutes_signs_out(logged_in, clock):
+    clock.advance(timedelta(minutes=29))
+    assert logged_in.get("/").status_code == 200
+    clock.advance(timedelta(minutes=29))
+    assert logged_in.get("/").status_code == 200
+    clock.advance(timedelta(minutes=31))
+    response = logged_in.get("/account")
+    assert response.headers["Location"] == "/login?next=/account"
+    assert b"without activity" in logged_in.get("/login").data
+    assert logged_in.get("/").status_code == 302
+
+
+def test_twelve_hours_signs_out_even_when_active(logged_in, clock):
+    for _ in range(12 * 3):
+        clock.advance(timedelta(minutes=20))
+        if logged_in.get("/").status_code != 200:
+            break
+    assert clock.offset <= 12 * 3600 + 20 * 60
+    assert logged_in.get("/").status_code == 302
+
+
+def test_logout_ends_a_copied_cookie(client, auth, therapist):
+    auth.login(therapist)
+    stolen = client.get_cookie("tandem_session").value
+    auth.logout()
+    thief = client.application.test_client()
+    thief.set_cookie("tandem_session", stolen)
+    assert thief.get("/").status_code == 302
+
+
+def test_password_change_ends_other_sessions_but_keeps_this_one(app, client, auth, therapist):
+    auth.login(therapist)
+    other = app.test_client()
+    AuthLogin = type(auth)
+    AuthLogin(other).login(therapist)
+    assert other.get("/").status_code == 200
+    new_password = "a brand new pass phrase for tests"
+    response = client.post(
+        "/account/password",
+        data={"current_password": TEST_PASSWORD, "password": new_password, "confirm": new_password},
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    assert other.get("/").status_code == 302
+    auth.logout()
+    assert auth.login(email=therapist.email, password=new_password).status_code == 302
+
+
+def test_deactivation_ends_sessions_at_once(app, logged_in, therapist):
+    from therapy.auth.services import set_active
+
+    with app.app_context():
+        set_active(db.session.get(User, therapist.id), False)
+    assert logged_in.get("/").status_code == 302
+
+
+def test_session_cookie_flags_and_contents(client, auth, therapist):
+    response = auth.login(therapist)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    import hashlib
+
+    from flask.sessions import TaggedJSONSerializer
+    from itsdangerous import URLSafeTimedSerializer
+
+    value = client.get_cookie("tandem_session").value
+    data = URLSafeTimedSerializer(
+        client.application.secret_key,
+        salt="cookie-session",
+        serializer=TaggedJSONSerializer(),
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1},
+    ).loads(value)
+    assert set(data) <= {"_user_id", "_fresh", "csrf_token", "login_at", "seen_at", "_flashes"}
+    assert therapist.email not in str(data)
+
+
+# --- the account page ------------------------------------------------------------------
+
+
+def test_change_display_name(logged_in):
+    response = logged_in.post("/account/profile", data={"display_name": "Dr. Renamed"})
+    assert response.status_code == 302
+    assert b"Dr. Renamed" in logged_in.get("/account").data
+
+
+def test_account_forms_show_errors_next_to_fields(logged_in):
+    page = logged_in.post("/account/profile", data={"display_name": ""})
+    assert page.status_code == 200
+    assert b'aria-invalid="true"' in page.data
+    page = logged_in.post("/account/profile", data={"display_name": "x" * 500})
+    assert b"Field cannot be longer than 120 characters." in page.data
+    page = logged_in.post(
+        "/account/password",
+        data={
+            "current_password": "not it at all",
+            "password": "another fine pass phrase",
+            "confirm": "another fine pass phrase",
+        },
+    )
+    assert b"That is not your current password." in page.data
+    page = logged_in.post(
+        "/account/password",
+        data={
+            "current_password": TEST_PASSWORD,
+            "password": "qwertyuiop12",
+            "confirm": "qwertyuiop12",
+        },
+    )
+    assert b"commonly used password" in page.data
+    page = logged_in.post(
+        "/account/password",
+        data={"current_password": TEST_PASSWORD, "password": "short", "confirm": "short"},
+    )
+    assert b"Use at least 12 characters." in page.data

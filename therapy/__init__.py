@@ -1,0 +1,78 @@
+"""Tandem: session planning and progress tracking for couples therapists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from therapy import config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(
+    test_config: dict[str, Any] | None = None, instance_path: str | None = None
+) -> Flask:
+    """Build the application: configuration, extensions, blueprints, hooks."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    config.load(app, test_config)
+    register_proxy(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_hooks(app)
+    register_commands(app)
+    return app
+
+
+def register_proxy(app: Flask) -> None:
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        # Trust exactly the configured number of proxies; a forged header beyond them is ignored.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    from therapy import database  # noqa: F401  (registers the SQLite connection settings)
+    from therapy.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from therapy.auth.views import bp as auth_bp
+    from therapy.main.views import bp as main_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+
+
+def register_hooks(app: Flask) -> None:
+    from therapy import errors, security
+    from therapy.auth import sessions
+
+    sessions.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from therapy import cli
+
+    cli.init_app(app)

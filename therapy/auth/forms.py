@@ -1,0 +1,103 @@
+"""Sign-in, first-run and account forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
+
+from therapy.auth.passwords import password_problem
+from therapy.forms import BaseForm
+
+EMAIL_MAX = 254
+NAME_MAX = 120
+# Long enough for any pass phrase; the policy's own limit gives the message.
+PASSWORD_FIELD_MAX = 4096
+
+
+class StrongPassword:
+    """Refuses short and common passwords with the policy's message."""
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        related = [
+            getattr(form, name).data or ""
+            for name in ("email", "display_name")
+            if hasattr(form, name)
+        ]
+        if current_user and current_user.is_authenticated:
+            related += [current_user.email, current_user.display_name]
+        problem = password_problem(field.data or "", related)
+        if problem:
+            raise ValidationError(problem)
+
+
+class LoginForm(BaseForm):
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(), Length(max=EMAIL_MAX)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired(), Length(max=PASSWORD_FIELD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    next = HiddenField()
+    submit = SubmitField("Sign in")
+
+
+class SetupForm(BaseForm):
+    display_name = StringField(
+        "Your name",
+        validators=[DataRequired(), Length(max=NAME_MAX)],
+        render_kw={"autocomplete": "name"},
+    )
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=EMAIL_MAX)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired(), Length(max=PASSWORD_FIELD_MAX), StrongPassword()],
+        description="At least 12 characters. A few unrelated words work well.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Password again",
+        validators=[InputRequired(), EqualTo("password", message="The passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Create the administrator account")
+
+
+class ProfileForm(BaseForm):
+    display_name = StringField(
+        "Display name",
+        validators=[DataRequired(), Length(max=NAME_MAX)],
+        render_kw={"autocomplete": "name"},
+    )
+    submit_profile = SubmitField("Save name")
+
+
+class PasswordChangeForm(BaseForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[InputRequired(), Length(max=PASSWORD_FIELD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        "New password",
+        validators=[InputRequired(), Length(max=PASSWORD_FIELD_MAX), StrongPassword()],
+        description="At least 12 characters. Changing it signs you out everywhere else.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[InputRequired(), EqualTo("password", message="The passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit_password = SubmitField("Change password")

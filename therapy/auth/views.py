@@ -1,0 +1,121 @@
+"""Sign in, sign out, first-run setup and the therapist's own account."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from therapy import audit
+from therapy.auth import services, sessions
+from therapy.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, SetupForm
+from therapy.auth.passwords import verify_password
+from therapy.extensions import db, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def _failed(response: Response) -> bool:
+    # A successful sign-in redirects; everything else counts against the limits.
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="login-address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
+    methods=["POST"],
+    key_func=services.login_attempt_key,
+    deduct_when=_failed,
+    scope="login-account",
+)
+def login() -> str | Response:
+    if not services.has_accounts():
+        return redirect(url_for("auth.setup"))
+    target = services.safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(target or url_for("main.dashboard"))
+    form = LoginForm(next=target or "")
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data or "", form.password.data or "")
+        if user is not None:
+            sessions.start(user)
+            return redirect(services.safe_next(form.next.data) or url_for("main.dashboard"))
+        form.password.errors = ["That email and password do not match an active account."]
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    audit.record("logout", record_type="user", record_id=current_user.id)
+    sessions.end(current_user._get_current_object())
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> str | Response:
+    if services.has_accounts():
+        abort(404)
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_first_admin(
+                form.email.data or "", form.display_name.data or "", form.password.data or ""
+            )
+        except services.SetupClosed:
+            abort(404)
+        sessions.start(user)
+        flash("Welcome to Tandem. Your administrator account is ready.", "success")
+        return redirect(url_for("main.dashboard"))
+    return render_template("auth/setup.html", form=form)
+
+
+def _account_page(profile: ProfileForm, password: PasswordChangeForm) -> str:
+    return render_template("auth/account.html", profile=profile, password=password)
+
+
+@bp.get("/account")
+@login_required
+def account() -> str:
+    return _account_page(ProfileForm(obj=current_user), PasswordChangeForm())
+
+
+@bp.post("/account/profile")
+@login_required
+def account_profile() -> str | Response:
+    profile = ProfileForm()
+    if profile.validate_on_submit():
+        current_user.display_name = (profile.display_name.data or "").strip()
+        db.session.commit()
+        flash("Your name is saved.", "success")
+        return redirect(url_for("auth.account"))
+    return _account_page(profile, PasswordChangeForm(formdata=None))
+
+
+@bp.post("/account/password")
+@login_required
+@limiter.limit(
+    "20 per 15 minutes",
+    key_func=lambda: f"user:{current_user.id}",
+    deduct_when=_failed,
+    scope="password-change",
+)
+def account_password() -> str | Response:
+    password = PasswordChangeForm()
+    if password.validate_on_submit():
+        if not verify_password(current_user.password_hash, password.current_password.data or ""):
+            password.current_password.errors = ["That is not your current password."]
+        else:
+            user = current_user._get_current_object()
+            services.change_password(user, password.password.data or "")
+            sessions.start(user)
+            flash("Your password is changed. Every other session is signed out.", "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(ProfileForm(formdata=None, obj=current_user), password)

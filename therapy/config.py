@@ -1,0 +1,159 @@
+"""Configuration: defaults → instance/config.py → environment → test overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+# Keys that ship in examples and tutorials; a server must never run with one of them.
+EXAMPLE_SECRET_KEYS = frozenset(
+    {
+        "dev",
+        "changeme",
+        "change-me",
+        "secret",
+        "secret-key",
+        "your-secret-key",
+        "replace-me",
+        "please-change-me",
+    }
+)
+MIN_SECRET_KEY_LENGTH = 32
+SECRET_KEY_FILE = "secret_key"  # noqa: S105  (a file name, not a key)
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete; the app must not start."""
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """The settings for a therapist's laptop."""
+    return {
+        "TANDEM_ENV": "development",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'tandem.sqlite'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "REDIS_URL": None,
+        # Sessions: the cookie carries only ids and timestamps, never client data.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "SESSION_COOKIE_NAME": "tandem_session",
+        "REMEMBER_COOKIE_DURATION": timedelta(hours=12),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
+        # CSRF tokens live as long as the login session, which has its own timeouts.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": True,
+        # Request limits.
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+        "MAX_FORM_PARTS": 1000,
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        "PROXY_HOPS": 0,
+        "TRUSTED_HOSTS": None,
+        # Login throttling (Flask-Limiter syntax); only failed attempts count.
+        "LOGIN_LIMIT_ACCOUNT": "30 per 15 minutes",
+        "LOGIN_LIMIT_ADDRESS": "100 per 15 minutes",
+        "RATELIMIT_KEY_PREFIX": "tandem",
+        # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
+        "ARGON2_TIME_COST": 3,
+        "ARGON2_MEMORY_COST": 65536,
+        "ARGON2_PARALLELISM": 4,
+        "PASSWORD_MIN_LENGTH": 12,
+        "PASSWORD_MAX_LENGTH": 1024,
+    }
+
+
+# Environment variable → config key, and how to read it.
+ENVIRONMENT: dict[str, tuple[str, type]] = {
+    "TANDEM_ENV": ("TANDEM_ENV", str),
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "REDIS_URL": ("REDIS_URL", str),
+    "TANDEM_PROXY_HOPS": ("PROXY_HOPS", int),
+    "TANDEM_TRUSTED_HOSTS": ("TRUSTED_HOSTS", list),
+    "TANDEM_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", bool),
+    "TANDEM_LOGIN_LIMIT_ACCOUNT": ("LOGIN_LIMIT_ACCOUNT", str),
+    "TANDEM_LOGIN_LIMIT_ADDRESS": ("LOGIN_LIMIT_ADDRESS", str),
+}
+
+
+def _parse(raw: str, kind: type) -> Any:
+    if kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind is int:
+        return int(raw)
+    if kind is list:
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """Settings given as environment variables."""
+    found: dict[str, Any] = {}
+    for name, (key, kind) in ENVIRONMENT.items():
+        raw = environ.get(name)
+        if raw is not None and raw != "":
+            found[key] = _parse(raw, kind)
+    url = found.get("SQLALCHEMY_DATABASE_URI")
+    if isinstance(url, str) and url.startswith(("postgres://", "postgresql://")):
+        # Hosting providers hand out postgres:// URLs; SQLAlchemy wants a driver name.
+        found["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return found
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill app.config in the documented order and check it is safe to run."""
+    app.config.update(defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(from_environment(os.environ))
+    if test_config:
+        app.config.update(test_config)
+    if app.config["TANDEM_ENV"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or (
+        app.config["REDIS_URL"] or "memory://"
+    )
+    _settle_secret_key(app)
+    check_production(app.config)
+
+
+def _settle_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY") or app.config["TANDEM_ENV"] == "production":
+        return
+    # On a laptop the key is generated once and kept beside the database.
+    path = Path(app.instance_path) / SECRET_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def check_production(config: dict[str, Any]) -> None:
+    """Refuse settings that would be unsafe on a server."""
+    if config["TANDEM_ENV"] != "production":
+        return
+    key = config.get("SECRET_KEY") or ""
+    if not key:
+        raise ConfigError(
+            "SECRET_KEY is not set. Generate one with: python -c "
+            "'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters.")
+    if key.strip().lower() in EXAMPLE_SECRET_KEYS or len(set(key)) < 8:
+        raise ConfigError("SECRET_KEY is an example value; generate a random one.")
+    if not config.get("TRUSTED_HOSTS"):
+        raise ConfigError("TANDEM_TRUSTED_HOSTS must list the host names this server answers to.")
+    if config.get("DEBUG"):
+        raise ConfigError("Debug mode must be off in production.")
