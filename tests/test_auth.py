@@ -325,17 +325,30 @@ def test_session_cookie_flags_and_contents(client, auth, therapist):
 # --- the account page ------------------------------------------------------------------
 
 
-def test_change_display_name(logged_in):
-    response = logged_in.post("/account/profile", data={"display_name": "Dr. Renamed"})
+SETTINGS = {"display_name": "Dr. Renamed", "timezone": "Europe/Warsaw", "paper_size": "Letter"}
+
+
+def test_change_settings(app, logged_in, therapist):
+    response = logged_in.post("/account/profile", data=SETTINGS)
     assert response.status_code == 302
     assert b"Dr. Renamed" in logged_in.get("/account").data
+    with app.app_context():
+        user = db.session.get(User, therapist.id)
+        assert (user.timezone, user.paper_size) == ("Europe/Warsaw", "Letter")
+
+
+def test_unknown_time_zone_or_paper_is_refused(logged_in):
+    page = logged_in.post("/account/profile", data={**SETTINGS, "timezone": "Mars/Olympus"})
+    assert b"Not a valid choice" in page.data
+    page = logged_in.post("/account/profile", data={**SETTINGS, "paper_size": "A3"})
+    assert b"Not a valid choice" in page.data
 
 
 def test_account_forms_show_errors_next_to_fields(logged_in):
-    page = logged_in.post("/account/profile", data={"display_name": ""})
+    page = logged_in.post("/account/profile", data={**SETTINGS, "display_name": ""})
     assert page.status_code == 200
     assert b'aria-invalid="true"' in page.data
-    page = logged_in.post("/account/profile", data={"display_name": "x" * 500})
+    page = logged_in.post("/account/profile", data={**SETTINGS, "display_name": "x" * 500})
     assert b"Field cannot be longer than 120 characters." in page.data
     page = logged_in.post(
         "/account/password",

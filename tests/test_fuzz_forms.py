@@ -55,7 +55,9 @@ def test_display_name_is_saved_exactly_or_refused_with_a_message(
     app, logged_in, therapist, name, duplicates
 ):
     data = form_data(
-        logged_in.csrf_token(), {"display_name": name}, [("display_name", d) for d in duplicates]
+        logged_in.csrf_token(),
+        {"display_name": name, "timezone": "UTC", "paper_size": "A4"},
+        [("display_name", d) for d in duplicates],
     )
     response = logged_in.post("/account/profile", data=data)
     assert response.status_code in (200, 302), response.status_code

@@ -64,9 +64,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    from therapy import errors, security
+    from therapy import errors, security, timeutil
     from therapy.auth import sessions
 
+    timeutil.init_app(app)
     sessions.init_app(app)
     security.init_app(app)
     errors.init_app(app)

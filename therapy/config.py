@@ -66,6 +66,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,
         "ARGON2_PARALLELISM": 4,
+        # New accounts start in this time zone; each therapist can change theirs.
+        "DEFAULT_TIMEZONE": "UTC",
         "PASSWORD_MIN_LENGTH": 12,
         "PASSWORD_MAX_LENGTH": 1024,
     }
@@ -80,6 +82,7 @@ ENVIRONMENT: dict[str, tuple[str, type]] = {
     "TANDEM_PROXY_HOPS": ("PROXY_HOPS", int),
     "TANDEM_TRUSTED_HOSTS": ("TRUSTED_HOSTS", list),
     "TANDEM_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", bool),
+    "TANDEM_TIMEZONE": ("DEFAULT_TIMEZONE", str),
     "TANDEM_LOGIN_LIMIT_ACCOUNT": ("LOGIN_LIMIT_ACCOUNT", str),
     "TANDEM_LOGIN_LIMIT_ADDRESS": ("LOGIN_LIMIT_ADDRESS", str),
 }

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
 
 from therapy.auth.passwords import password_problem
@@ -74,13 +85,39 @@ class SetupForm(BaseForm):
     submit = SubmitField("Create the administrator account")
 
 
+@cache
+def timezone_choices() -> list[SelectChoice]:
+    """IANA zones grouped by region, as the browser shows them in a select."""
+    names = sorted(
+        name
+        for name in available_timezones()
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/"))
+    )
+    return [SelectChoice("UTC", "UTC")] + [
+        SelectChoice(name, name.split("/", 1)[1].replace("_", " "), optgroup=name.split("/")[0])
+        for name in names
+    ]
+
+
 class ProfileForm(BaseForm):
     display_name = StringField(
         "Display name",
         validators=[DataRequired(), Length(max=NAME_MAX)],
+        description="Printed in the footer of handouts.",
         render_kw={"autocomplete": "name"},
     )
-    submit_profile = SubmitField("Save name")
+    timezone = SelectField(
+        "Time zone",
+        choices=timezone_choices,
+        validators=[InputRequired()],
+        description="Session times are shown in this zone.",
+    )
+    paper_size = RadioField(
+        "Handout paper",
+        choices=[SelectChoice("A4", "A4"), SelectChoice("Letter", "US Letter")],
+        validators=[InputRequired()],
+    )
+    submit_profile = SubmitField("Save settings")
 
 
 class PasswordChangeForm(BaseForm):

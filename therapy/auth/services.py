@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import current_app, request
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -44,6 +44,7 @@ def create_user(email: str, display_name: str, password: str, *, admin: bool = F
         display_name=display_name.strip(),
         password_hash=hash_password(password),
         role=Role.ADMIN.value if admin else Role.THERAPIST.value,
+        timezone=current_app.config["DEFAULT_TIMEZONE"],
     )
     db.session.add(user)
     try:
@@ -66,6 +67,7 @@ def create_first_admin(email: str, display_name: str, password: str) -> User:
         display_name=display_name.strip(),
         password_hash=password_hash,
         role=Role.ADMIN.value,
+        timezone=current_app.config["DEFAULT_TIMEZONE"],
     )
     # The single-row table's primary key lets only one transaction through.
     db.session.add(SiteSetup(id=1))
@@ -103,6 +105,14 @@ def authenticate(email: str, password: str) -> User | None:
     audit.record("login", record_type="user", record_id=user.id, actor=user)
     db.session.commit()
     return user
+
+
+def update_settings(user: User, *, display_name: str, timezone: str, paper_size: str) -> None:
+    """Save the therapist's name, time zone and handout paper size."""
+    user.display_name = display_name.strip()
+    user.timezone = timezone
+    user.paper_size = paper_size
+    db.session.commit()
 
 
 def change_password(user: User, new_password: str) -> None:

@@ -10,7 +10,7 @@ from therapy import audit
 from therapy.auth import services, sessions
 from therapy.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, SetupForm
 from therapy.auth.passwords import verify_password
-from therapy.extensions import db, limiter
+from therapy.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -92,9 +92,13 @@ def account() -> str:
 def account_profile() -> str | Response:
     profile = ProfileForm()
     if profile.validate_on_submit():
-        current_user.display_name = (profile.display_name.data or "").strip()
-        db.session.commit()
-        flash("Your name is saved.", "success")
+        services.update_settings(
+            current_user._get_current_object(),
+            display_name=profile.display_name.data or "",
+            timezone=profile.timezone.data or "UTC",
+            paper_size=profile.paper_size.data or "A4",
+        )
+        flash("Your settings are saved.", "success")
         return redirect(url_for("auth.account"))
     return _account_page(profile, PasswordChangeForm(formdata=None))
 

@@ -28,6 +28,7 @@ class User(Base):
     __table_args__ = (
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("role IN ('therapist', 'admin')", name="role_known"),
+        CheckConstraint("paper_size IN ('A4', 'Letter')", name="paper_size_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -37,6 +38,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.THERAPIST.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    # Where the therapist works: session times are shown in this IANA zone.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Handout paper: "A4" or "Letter".
+    paper_size: Mapped[str] = mapped_column(String(8), default="A4", server_default="A4")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

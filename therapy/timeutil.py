@@ -1,0 +1,53 @@
+"""Times in the therapist's own zone: stored in UTC, shown and entered locally."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask
+from flask_login import current_user
+
+
+def zone(name: str | None = None) -> ZoneInfo:
+    """The named zone, else the signed-in therapist's, else UTC."""
+    if name is None and current_user and current_user.is_authenticated:
+        name = current_user.timezone
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def to_local(moment: datetime, name: str | None = None) -> datetime:
+    """A UTC moment as wall-clock time in the therapist's zone."""
+    return moment.astimezone(zone(name))
+
+
+def from_local(wall_clock: datetime, name: str | None = None) -> datetime:
+    """A wall-clock time typed by the therapist, as an aware UTC moment."""
+    return wall_clock.replace(tzinfo=zone(name)).astimezone(UTC)
+
+
+def local_today(name: str | None = None) -> date:
+    return datetime.now(zone(name)).date()
+
+
+def format_datetime(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    local = to_local(moment)
+    return f"{local:%a %d %b %Y}, {local:%H:%M}"
+
+
+def format_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value).date()
+    return f"{value:%d %b %Y}"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(format_date, "date")
