@@ -21,6 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
+	$(FLASK) seed-library
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Browser tests drive Debian's Chromium; install it when this machine lacks it.

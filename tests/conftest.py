@@ -225,6 +225,32 @@ def logged_in(client: Client, auth: AuthActions, therapist: Account) -> Client:
     return client
 
 
+class Library:
+    """The seeded built-in library, with exercises looked up by their data-file key."""
+
+    def __init__(self, app: Flask) -> None:
+        from sqlalchemy import select
+
+        from therapy.models import Exercise
+
+        with app.app_context():
+            rows = db.session.execute(select(Exercise.key, Exercise.id)).all()
+        self.ids: dict[str, int] = {key: id_ for key, id_ in rows if key}
+
+    def id(self, key: str) -> int:
+        return self.ids[key]
+
+
+@pytest.fixture
+def library(app: Flask) -> Library:
+    """Load the built-in practices and exercises, as `flask seed-library` does."""
+    from therapy.library.seed import seed_library
+
+    with app.app_context():
+        seed_library()
+    return Library(app)
+
+
 class QueryCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []

@@ -57,16 +57,19 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from therapy.auth.views import bp as auth_bp
+    from therapy.library.views import bp as exercises_bp
     from therapy.main.views import bp as main_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(exercises_bp)
 
 
 def register_hooks(app: Flask) -> None:
-    from therapy import errors, security, timeutil
+    from therapy import errors, security, text, timeutil
     from therapy.auth import sessions
 
+    text.init_app(app)
     timeutil.init_app(app)
     sessions.init_app(app)
     security.init_app(app)

@@ -75,6 +75,20 @@ def seed_demo_command(couples: int, sessions: int) -> None:
         click.echo(line)
 
 
+@click.command("seed-library")
+@with_appcontext
+def seed_library_command() -> None:
+    """Load or update the built-in practices and exercises; custom exercises are untouched."""
+    from therapy.library.catalog import LibraryDataError
+    from therapy.library.seed import seed_library
+
+    try:
+        report = seed_library()
+    except LibraryDataError as exc:
+        raise click.ClickException(f"The library data is invalid: {exc}") from None
+    click.echo(f"Library: {report}.")
+
+
 @click.command("backup")
 @with_appcontext
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
@@ -101,5 +115,11 @@ def backup_command(destination: Path) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user_command, set_password_command, seed_demo_command, backup_command):
+    for command in (
+        create_user_command,
+        set_password_command,
+        seed_demo_command,
+        seed_library_command,
+        backup_command,
+    ):
         app.cli.add_command(command)

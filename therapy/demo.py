@@ -67,6 +67,9 @@ def demo_password() -> str:
 
 def seed(couples: int, sessions: int) -> DemoResult:
     """Create (or refresh) the demo therapist and their demo caseload."""
+    from therapy.library.seed import seed_library
+
+    library = seed_library()
     password = demo_password()
     user = services.find_user(DEMO_EMAIL)
     if user is None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import Field, FieldList, FormField, IntegerField, StringField, TextAreaField
 
 # Control characters other than tab and line breaks: PostgreSQL refuses NUL, and none of
 # them belongs in a name or a note.
@@ -18,12 +19,32 @@ class BaseForm(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        for field in self:
-            text = field.data if isinstance(field, StringField | TextAreaField) else None
-            if isinstance(text, str) and CONTROL_CHARACTERS.search(text):
+        for field in text_fields(self):
+            if isinstance(field.data, str) and CONTROL_CHARACTERS.search(field.data):
                 field.errors = [
                     *field.errors,
                     "Remove the invisible control characters from this text.",
                 ]
                 valid = False
         return valid
+
+
+def text_fields(fields: Iterable[Field]) -> Iterator[Field]:
+    """Every text field, including those inside field lists and sub-forms."""
+    for field in fields:
+        if isinstance(field, StringField | TextAreaField):
+            yield field
+        elif isinstance(field, FieldList):
+            yield from text_fields(field.entries)
+        elif isinstance(field, FormField):
+            yield from text_fields(field.form)
+
+
+class WholeNumberField(IntegerField):
+    """An integer input whose error says what to type."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("Enter a whole number, like 10.") from exc

@@ -92,6 +92,27 @@ def page(browser: Any, server: LiveServer) -> Iterator[Any]:
     context.close()
 
 
+@pytest.fixture
+def live_therapist(live_app: Any) -> Any:
+    """A therapist account on the live server's database, with the library loaded."""
+    from tests.conftest import TEST_PASSWORD, Account
+    from therapy.auth import services
+    from therapy.library.seed import seed_library
+
+    with live_app.app_context():
+        seed_library()
+        user = services.create_user("live@example.com", "Dr. Live Test", TEST_PASSWORD)
+        return Account(user.id, user.email, TEST_PASSWORD)
+
+
+def sign_in(page: Any, account: Any) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+
+
 def check_accessibility(page: Any, label: str) -> None:
     """Run axe-core (vendored) on the page; no serious or critical violations allowed."""
     page.add_script_tag(url="/static/vendor/axe-core/axe.min.js")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import login_required
 
 bp = Blueprint("main", __name__)
@@ -35,7 +36,13 @@ def navigation() -> dict[str, object]:
             if target in current_app.view_functions
         ]
 
-    return {"nav_items": nav_items}
+    def url_with(**changes: object) -> str:
+        """This page's URL with some query arguments changed (for pagers and sorting)."""
+        values: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {})}
+        values.update({key: str(value) for key, value in changes.items()})
+        return url_for(request.endpoint or "main.dashboard", **values)
+
+    return {"nav_items": nav_items, "url_with": url_with}
 
 
 @bp.get("/")

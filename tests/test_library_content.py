@@ -1,0 +1,113 @@
+"""The built-in library: complete, readable, and careful where exercises could hurt."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import textstat
+
+from therapy.library import catalog
+from therapy.library.catalog import ExerciseData
+
+PRACTICES = {
+    "communication",
+    "empathy",
+    "quality-time",
+    "vulnerability",
+    "appreciation",
+    "growth",
+    "conflict",
+    "humor",
+    "patience",
+}
+SITUATIONS = {
+    "partner-not-open",
+    "rebuilding",
+    "long-distance",
+    "disconnected",
+    "emotional-support",
+}
+ALL = [exercise for practice in catalog.load() for exercise in practice.exercises]
+STOP_WORDS = ("pause", "break", "stop", "apart", "later", "come back")
+
+
+def as_sentence(piece: str) -> str:
+    piece = piece.strip()
+    return piece if piece.endswith((".", "!", "?")) else piece + "."
+
+
+def couple_text(exercise: ExerciseData) -> str:
+    return " ".join(as_sentence(piece) for piece in exercise.couple_text() if piece.strip())
+
+
+def test_nine_practices_and_five_situations_with_enough_exercises():
+    loaded = catalog.load()
+    kinds = {p.slug: p.kind for p in loaded}
+    assert {s for s, k in kinds.items() if k == "practice"} == PRACTICES
+    assert {s for s, k in kinds.items() if k == "situation"} == SITUATIONS
+    for practice in loaded:
+        minimum = 5 if practice.kind == "practice" else 3
+        assert len(practice.exercises) >= minimum, practice.slug
+        assert practice.idea and len(practice.idea) <= 120
+    assert len(ALL) >= 60
+    assert [p.order for p in loaded if p.kind == "practice"] == list(range(1, 10))
+
+
+@pytest.mark.parametrize("exercise", ALL, ids=lambda e: e.key)
+def test_every_builtin_has_the_required_parts(exercise):
+    assert exercise.title and exercise.summary and exercise.why and exercise.when
+    assert exercise.minutes > 0
+    assert len(exercise.steps) >= 3
+    assert 2 <= len(exercise.prompts) <= 4
+    assert exercise.setting in {"in-session", "homework", "either"}
+    assert exercise.tracking in {"none", "daily", "once"}
+    for text in exercise.couple_text():
+        assert "<" not in text and "](" not in text, "plain text only"
+
+
+@pytest.mark.parametrize("exercise", ALL, ids=lambda e: e.key)
+def test_what_the_couple_reads_is_grade_eight_or_lower(exercise):
+    grade = textstat.flesch_kincaid_grade(couple_text(exercise))
+    assert grade <= 8.0, f"{exercise.key} reads at grade {grade}"
+
+
+@pytest.mark.parametrize(
+    "exercise",
+    [e for e in ALL if e.sensitive or e.practice in ("conflict", "vulnerability")],
+    ids=lambda e: e.key,
+)
+def test_conflict_and_vulnerability_work_has_cautions_and_a_safe_stop(exercise):
+    assert exercise.cautions, "cautions for the therapist"
+    assert any(word in exercise.stop_safely.lower() for word in STOP_WORDS), exercise.stop_safely
+    if exercise.practice in ("conflict", "vulnerability"):
+        assert exercise.practice in exercise.sensitive
+
+
+def test_the_library_is_varied():
+    formats = Counter(e.format for e in ALL)
+    assert set(formats) == {"conversation", "ritual", "written", "game", "planning", "dialogue"}
+    assert sum(e.tracking == "daily" for e in ALL) >= 8
+    for practice in catalog.load():
+        if practice.kind == "practice":
+            minutes = [e.minutes for e in practice.exercises]
+            assert min(minutes) <= 10 and max(minutes) >= 20, practice.slug
+
+
+def test_gender_neutral_wording():
+    gendered = (" husband", " wife", " boyfriend", " girlfriend", " his ", " her ")
+    for exercise in ALL:
+        text = " " + couple_text(exercise).lower() + " "
+        assert not [w for w in gendered if w in text], exercise.key
+
+
+def test_a_broken_data_file_is_refused_with_the_reason(tmp_path):
+    (tmp_path / "communication.toml").write_text(
+        'kind = "practice"\nslug = "communication"\nname = "X"\nidea = "Y"\norder = 1\n'
+        '[[exercises]]\nkey = "communication-x"\ntitle = "T"\nsummary = "S"\nwhy = "W"\n'
+        'when = "N"\nminutes = 0\nsetting = "homework"\nwho = "together"\n'
+        'format = "game"\ntracking = "none"\nsensitive = []\nsteps = ["a", "b", "c"]\n'
+        'prompts = ["p", "q"]\ncautions = []\n'
+    )
+    with pytest.raises(catalog.LibraryDataError, match="minutes"):
+        catalog.load.__wrapped__(tmp_path)

@@ -1,0 +1,1 @@
+"""The exercise library: built-in data, browsing, search, custom exercises, favourites."""

@@ -1,0 +1,195 @@
+"""The built-in library as data: one TOML file per practice or situation, validated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from therapy.models.library import Format, PracticeKind, Setting, Tracking, Who
+
+DATA_DIR = Path(__file__).parent / "data"
+SENSITIVE_KINDS = ("conflict", "vulnerability")
+# Exercises in these practices always involve that kind of work.
+SENSITIVE_PRACTICES = {"conflict": "conflict", "vulnerability": "vulnerability"}
+MIN_STEPS = 3
+MIN_PROMPTS = 2
+MAX_PROMPTS = 4
+
+
+class LibraryDataError(ValueError):
+    """A data file breaks the library's schema; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    does: str
+
+
+@dataclass(frozen=True)
+class ExerciseData:
+    key: str
+    practice: str
+    title: str
+    summary: str
+    why: str
+    when: str
+    minutes: int
+    setting: str
+    who: str
+    format: str
+    tracking: str
+    sensitive: tuple[str, ...]
+    steps: tuple[str, ...]
+    roles: tuple[Role, ...]
+    stop_safely: str
+    prompts: tuple[str, ...]
+    cautions: tuple[str, ...]
+
+    def couple_text(self) -> list[str]:
+        """Everything the couple reads (cautions are for the therapist only)."""
+        return [
+            self.title,
+            self.summary,
+            self.why,
+            self.when,
+            *self.steps,
+            *(role.does for role in self.roles),
+            self.stop_safely,
+            *self.prompts,
+        ]
+
+    def digest(self) -> str:
+        """A stable hash of the source data, to notice when a built-in changed."""
+        encoded = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+
+@dataclass(frozen=True)
+class PracticeData:
+    slug: str
+    kind: str
+    name: str
+    idea: str
+    order: int
+    exercises: tuple[ExerciseData, ...] = field(default_factory=tuple)
+
+
+def _text(raw: dict[str, Any], name: str, where: str, *, limit: int, optional: bool = False) -> str:
+    value = raw.get(name, "" if optional else None)
+    if not isinstance(value, str) or (not optional and not value.strip()):
+        raise LibraryDataError(f"{where}: '{name}' must be non-empty text")
+    if len(value) > limit:
+        raise LibraryDataError(f"{where}: '{name}' is longer than {limit} characters")
+    return value.strip()
+
+
+def _texts(raw: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
+    value = raw.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise LibraryDataError(f"{where}: '{name}' must be a list of non-empty texts")
+    return tuple(v.strip() for v in value)
+
+
+def _choice(raw: dict[str, Any], name: str, where: str, allowed: type[StrEnum]) -> str:
+    value = raw.get(name)
+    values = [member.value for member in allowed]
+    if value not in values:
+        raise LibraryDataError(f"{where}: '{name}' must be one of {values}, not {value!r}")
+    return str(value)
+
+
+def parse_exercise(raw: dict[str, Any], practice: str, where: str) -> ExerciseData:
+    """Validate one exercise table from a data file."""
+    key = _text(raw, "key", where, limit=80)
+    where = f"{where} [{key}]"
+    if not key.startswith(practice + "-"):
+        raise LibraryDataError(f"{where}: key must start with '{practice}-'")
+    minutes = raw.get("minutes")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 < minutes <= 240:
+        raise LibraryDataError(f"{where}: 'minutes' must be a whole number from 1 to 240")
+    sensitive = _texts(raw, "sensitive", where)
+    if any(kind not in SENSITIVE_KINDS for kind in sensitive):
+        raise LibraryDataError(f"{where}: 'sensitive' may only hold {SENSITIVE_KINDS}")
+    if practice in SENSITIVE_PRACTICES and SENSITIVE_PRACTICES[practice] not in sensitive:
+        raise LibraryDataError(f"{where}: every {practice} exercise is sensitive: {practice}")
+    steps = _texts(raw, "steps", where)
+    if len(steps) < MIN_STEPS:
+        raise LibraryDataError(f"{where}: at least {MIN_STEPS} steps are needed")
+    prompts = _texts(raw, "prompts", where)
+    if not MIN_PROMPTS <= len(prompts) <= MAX_PROMPTS:
+        raise LibraryDataError(f"{where}: {MIN_PROMPTS} to {MAX_PROMPTS} prompts are needed")
+    roles_raw = raw.get("roles", [])
+    if not isinstance(roles_raw, list):
+        raise LibraryDataError(f"{where}: 'roles' must be a list")
+    roles = tuple(
+        Role(_text(r, "name", where, limit=40), _text(r, "does", where, limit=300))
+        for r in roles_raw
+    )
+    stop_safely = _text(raw, "stop_safely", where, limit=600, optional=True)
+    cautions = _texts(raw, "cautions", where)
+    if sensitive and not (stop_safely and cautions):
+        raise LibraryDataError(f"{where}: sensitive exercises need stop_safely and cautions")
+    return ExerciseData(
+        key=key,
+        practice=practice,
+        title=_text(raw, "title", where, limit=120),
+        summary=_text(raw, "summary", where, limit=400),
+        why=_text(raw, "why", where, limit=2000),
+        when=_text(raw, "when", where, limit=300),
+        minutes=minutes,
+        setting=_choice(raw, "setting", where, Setting),
+        who=_choice(raw, "who", where, Who),
+        format=_choice(raw, "format", where, Format),
+        tracking=_choice(raw, "tracking", where, Tracking),
+        sensitive=sensitive,
+        steps=steps,
+        roles=roles,
+        stop_safely=stop_safely,
+        prompts=prompts,
+        cautions=cautions,
+    )
+
+
+def parse_file(path: Path) -> PracticeData:
+    """Validate one practice or situation file and its exercises."""
+    where = path.name
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise LibraryDataError(f"{where}: not valid TOML: {exc}") from exc
+    slug = _text(raw, "slug", where, limit=40)
+    if slug != path.stem:
+        raise LibraryDataError(f"{where}: slug must match the file name")
+    order = raw.get("order")
+    if not isinstance(order, int):
+        raise LibraryDataError(f"{where}: 'order' must be a whole number")
+    exercises = raw.get("exercises", [])
+    if not isinstance(exercises, list) or not exercises:
+        raise LibraryDataError(f"{where}: no exercises")
+    return PracticeData(
+        slug=slug,
+        kind=_choice(raw, "kind", where, PracticeKind),
+        name=_text(raw, "name", where, limit=80),
+        idea=_text(raw, "idea", where, limit=120),
+        order=order,
+        exercises=tuple(parse_exercise(e, slug, where) for e in exercises),
+    )
+
+
+@cache
+def load(data_dir: Path = DATA_DIR) -> tuple[PracticeData, ...]:
+    """Every practice and situation, practices first, each in display order."""
+    practices = tuple(parse_file(path) for path in sorted(data_dir.glob("*.toml")))
+    keys = [e.key for p in practices for e in p.exercises]
+    duplicates = {k for k in keys if keys.count(k) > 1}
+    if duplicates:
+        raise LibraryDataError(f"exercise keys used twice: {sorted(duplicates)}")
+    kind_order = {PracticeKind.PRACTICE.value: 0, PracticeKind.SITUATION.value: 1}
+    return tuple(sorted(practices, key=lambda p: (kind_order[p.kind], p.order)))
