@@ -79,5 +79,9 @@ def seed(couples: int, sessions: int) -> DemoResult:
         user.password_hash = hash_password(password)
         db.session.commit()
         created = "already there; password reset to the one shown"
-    result = DemoResult(email=user.email, password=password, summary=[f"demo therapist: {created}"])
+    result = DemoResult(
+        email=user.email,
+        password=password,
+        summary=[f"demo therapist: {created}", f"library: {library}"],
+    )
     return result
