@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, render_template, request
-from flask_login import login_required
+from flask_login import current_user, login_required
+
+from therapy.couples import services as couples
 
 bp = Blueprint("main", __name__)
 
@@ -16,6 +18,8 @@ NAVIGATION = (
     ("Exercises", "exercises.index", "exercises."),
     ("Account", "auth.account", "auth.account"),
 )
+# Shown to administrators only; the pages themselves are 404 for everyone else.
+ADMIN_NAVIGATION = (("Admin", "admin.therapists", "admin."),)
 
 
 @dataclass(frozen=True)
@@ -29,9 +33,12 @@ class NavItem:
 def navigation() -> dict[str, object]:
     def nav_items() -> list[NavItem]:
         endpoint = request.endpoint or ""
+        items = list(NAVIGATION)
+        if current_user.is_authenticated and current_user.is_admin:
+            items += ADMIN_NAVIGATION
         return [
             NavItem(label, target, endpoint.startswith(prefix))
-            for label, target, prefix in NAVIGATION
+            for label, target, prefix in items
             if target in current_app.view_functions
         ]
 
@@ -41,4 +48,5 @@ def navigation() -> dict[str, object]:
 @bp.get("/")
 @login_required
 def dashboard() -> str:
-    return render_template("main/dashboard.html")
+    summary = couples.summary(current_user)
+    return render_template("main/dashboard.html", summary=summary)
