@@ -100,9 +100,7 @@ class Couple(Base):
     living_situation: Mapped[str | None] = mapped_column(String(16))
     long_distance: Mapped[bool] = mapped_column(Boolean, default=False)
     presenting_concerns: Mapped[str | None] = mapped_column(Text)
-    default_session_minutes: Mapped[int] = mapped_column(
-        Integer, default=DEFAULT_SESSION_MINUTES
-    )
+    default_session_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_SESSION_MINUTES)
     safety_flag: Mapped[bool] = mapped_column(Boolean, default=False)
     safety_reason: Mapped[str | None] = mapped_column(String(SAFETY_REASON_MAX))
     # Label, partners' names and tags, case-folded in Python: SQLite's lower() and LIKE

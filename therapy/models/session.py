@@ -25,9 +25,7 @@ class TherapySession(Base):
     __table_args__ = (
         UniqueConstraint("couple_id", "number", name="uq_sessions_couple_id_number"),
         CheckConstraint("minutes > 0", name="minutes_positive"),
-        CheckConstraint(
-            "status IN ('draft', 'planned', 'held', 'cancelled')", name="status_known"
-        ),
+        CheckConstraint("status IN ('draft', 'planned', 'held', 'cancelled')", name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
