@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
+from wtforms import DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
 from therapy.auth.forms import EMAIL_MAX, NAME_MAX, PASSWORD_FIELD_MAX, StrongPassword
@@ -39,14 +39,14 @@ class NewTherapistForm(BaseForm):
 
 
 class ReassignForm(BaseForm):
-    owner_id = SelectField("New therapist", coerce=int, validators=[InputRequired()])
+    owner_id = SelectField("New therapist", coerce=int, choices=[], validators=[InputRequired()])
 
 
 class AuditFilterForm(BaseForm):
     class Meta:
         csrf = False
 
-    actor = SelectField("Who", choices=[("", "Anyone")], default="")
-    action = SelectField("Action", choices=[("", "Any action")], default="")
+    actor = SelectField("Who", choices=[SelectChoice("", "Anyone")], default="")
+    action = SelectField("Action", choices=[SelectChoice("", "Any action")], default="")
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])

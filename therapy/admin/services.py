@@ -110,10 +110,12 @@ def reassign_couple(couple_id: int, new_owner_id: int) -> tuple[Couple, User]:
     if new_owner.id == couple.owner_id:
         raise ReassignRefused(f"{couple.label} is already with {new_owner.display_name}.")
     # Tags belong to a therapist: the couple takes the same words into the new caseload.
-    couple.tags = couples.find_or_create_tags(new_owner.id, [tag.name for tag in couple.tags])
-    couple.owner_id = new_owner.id
-    couples.refresh_search_text(couple)
-    couple.updated_at = utcnow()
+    tags = couples.find_or_create_tags(new_owner.id, [tag.name for tag in couple.tags])
+    with db.session.no_autoflush:  # one UPDATE: the version goes up by one
+        couple.tags = tags
+        couple.owner_id = new_owner.id
+        couples.refresh_search_text(couple)
+        couple.updated_at = utcnow()
     audit.record("couple.reassign", record_type="couple", record_id=couple.id)
     db.session.commit()
     return couple, new_owner

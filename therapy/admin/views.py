@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from therapy.admin import services
 from therapy.admin.forms import AuditFilterForm, NewTherapistForm, ReassignForm
@@ -94,7 +95,9 @@ def couples() -> str:
 @bp.post("/couples/<int:couple_id>/reassign")
 def reassign(couple_id: int) -> Response:
     form = ReassignForm()
-    form.owner_id.choices = [(user.id, user.display_name) for user in services.active_therapists()]
+    form.owner_id.choices = [
+        SelectChoice(str(user.id), user.display_name) for user in services.active_therapists()
+    ]
     back = request.form.get("back", "")
     target = accounts.safe_next(back) if back.startswith("/admin/couples") else None
     if not form.validate_on_submit():
@@ -113,8 +116,12 @@ def reassign(couple_id: int) -> Response:
 def audit_log() -> str:
     people = services.everyone()
     form = AuditFilterForm(formdata=request.args)
-    form.actor.choices = [("", "Anyone"), *((str(u.id), u.display_name) for u in people)]
-    form.action.choices = [("", "Any action"), *((a, a) for a in services.audit_actions())]
+    form.actor.choices = [SelectChoice("", "Anyone")] + [
+        SelectChoice(str(user.id), user.display_name) for user in people
+    ]
+    form.action.choices = [SelectChoice("", "Any action")] + [
+        SelectChoice(action) for action in services.audit_actions()
+    ]
     form.validate()
 
     def ok(field: str) -> bool:

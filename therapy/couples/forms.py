@@ -18,6 +18,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SearchField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -137,8 +138,14 @@ class GoalForm(Form):
         return not self.text.data and self.target_date.data is None and not self.target_date.errors
 
 
-def status_choices() -> list[tuple[str, str]]:
-    return list(STATUS_LABELS.items())
+def choices(labels: dict[str, str], blank: str | None = None) -> list[SelectChoice]:
+    """Select options from a value → label mapping, after an optional blank one."""
+    options = [SelectChoice("", blank)] if blank is not None else []
+    return options + [SelectChoice(value, label) for value, label in labels.items()]
+
+
+def status_choices() -> list[SelectChoice]:
+    return choices(STATUS_LABELS)
 
 
 class CoupleForm(BaseForm):
@@ -164,7 +171,7 @@ class CoupleForm(BaseForm):
     )
     living_situation = SelectField(
         "Living situation",
-        choices=[("", "Not recorded"), *LIVING_LABELS.items()],
+        choices=choices(LIVING_LABELS, "Not recorded"),
         default="",
     )
     long_distance = BooleanField("Long-distance relationship")
@@ -347,7 +354,7 @@ class CaseloadFilterForm(BaseForm):
         validators=[Optional(), Length(max=SEARCH_MAX)],
         description="Partner name, label or tag.",
     )
-    status = SelectField("Status", choices=[("", "Any status"), *STATUS_LABELS.items()], default="")
-    tag = SelectField("Tag", choices=[("", "Any tag")], default="")
-    sort = SelectField("Sort by", choices=list(SORTS.items()), default="label")
+    status = SelectField("Status", choices=choices(STATUS_LABELS, "Any status"), default="")
+    tag = SelectField("Tag", choices=[SelectChoice("", "Any tag")], default="")
+    sort = SelectField("Sort by", choices=choices(SORTS), default="label")
     archived = HiddenField()

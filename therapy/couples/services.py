@@ -255,6 +255,12 @@ def find_or_create_tags(owner_id: int, names: Iterable[str]) -> list[Tag]:
 def _apply(couple: Couple, data: CoupleData, owner_id: int) -> None:
     """Copy the form's values onto the couple, field by field; nothing else is touched."""
     tags = find_or_create_tags(owner_id, data.tags)
+    # No flush until every field is set: one UPDATE, so the version goes up by exactly one.
+    with db.session.no_autoflush:
+        _copy_fields(couple, data, tags)
+
+
+def _copy_fields(couple: Couple, data: CoupleData, tags: list[Tag]) -> None:
     label = data.label or default_label(data.partner_a.first_name, data.partner_b.first_name)
     couple.label = label
     couple.status = data.status

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
+from therapy import timeutil
 from therapy.couples import services
 from therapy.couples.forms import CaseloadFilterForm, CoupleForm, EditCoupleForm
 from therapy.models import Couple
@@ -24,7 +26,9 @@ def couple_labels() -> dict[str, object]:
 def index() -> str:
     tags = services.owner_tags(current_user)
     form = CaseloadFilterForm(formdata=request.args)
-    form.tag.choices = [("", "Any tag"), *((str(tag.id), tag.name) for tag in tags)]
+    form.tag.choices = [SelectChoice("", "Any tag")] + [
+        SelectChoice(str(tag.id), tag.name) for tag in tags
+    ]
     form.validate()
 
     def value(field: str, default: str = "") -> str:
@@ -59,6 +63,8 @@ def new() -> str | Response:
         couple = services.create_couple(current_user, form.to_data())
         flash(f"{couple.label} is in your caseload now.", "success")
         return redirect(url_for("couples.profile", couple_id=couple.id))
+    if not form.is_submitted():
+        form.started_on.data = timeutil.local_today()
     form.add_blank_goal_rows()
     return render_template("couples/new.html", form=form)
 
