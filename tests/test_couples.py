@@ -692,6 +692,9 @@ def test_two_tabs_the_second_save_gets_the_conflict_page(app, logged_in, make_co
     assert "Saved from the first tab" in page  # what is saved now
     assert "Typed in the second tab" in page  # what they typed, in the comparison
     assert "A goal only the second tab has" in page
+    differing = re.findall(r'<tr class="differs">\s*<th scope="row">([^<]+)</th>', page)
+    assert differing == ["Presenting concerns", "Goals"]
+    assert "The 12 fields that are the same in both" in page
     # The form on the page holds the typed text and the current version.
     assert ">\r\nTyped in the second tab</textarea>" in page
     assert version_on(page) == "2"
