@@ -57,8 +57,18 @@ def test_add_find_edit_archive_and_restore_a_couple(page, practice):
     check_accessibility(page, "caseload")
     screenshot(page, "couples-caseload")
 
-    page.get_by_role("link", name="New couple").click()
+    # Keyboard only: skip link, then the first thing in the page is "New couple".
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="New couple")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="New couple")).to_be_visible()
+    # Tab from the top of the form reaches partner A's first name first.
+    page.get_by_role("heading", name="New couple").click()
+    page.keyboard.press("Tab")
+    expect(page.locator("#partner_a-first_name")).to_be_focused()
     check_accessibility(page, "new couple form")
     screenshot(page, "couples-new")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from flask import abort
@@ -396,7 +396,7 @@ class CaseloadRow:
 
 def session_times(owner_id: int, now: datetime) -> Any:
     """Per couple of this owner: the latest past and the earliest future session, as a
-    subquery. Cancelled sessions and sessions without a time do not count."""
+    subquery (its columns keep the UTC type). Cancelled and undated sessions do not count."""
     starts = TherapySession.starts_at
     return (
         select(
@@ -458,17 +458,8 @@ def caseload(owner: User, query: CaseloadQuery) -> Page[CaseloadRow]:
         page=query.page,
         per_page=CASELOAD_PAGE_SIZE,
         count=count,
-        row=lambda r: CaseloadRow(r[0], _as_utc(r[1]), _as_utc(r[2])),
+        row=lambda r: CaseloadRow(r[0], r[1], r[2]),
     )
-
-
-def _as_utc(value: datetime | str | None) -> datetime | None:
-    # An aggregate over a UTC column comes back naive (or, on SQLite, as text).
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def owner_tags(owner: User) -> list[Tag]:
