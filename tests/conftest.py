@@ -282,3 +282,21 @@ def count_queries(app: Flask) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", before)
 
     return counting
+
+
+@pytest.fixture
+def make_couple(app: Flask) -> Callable[..., int]:
+    """Create a couple for an account directly (no request); returns its id."""
+    from therapy.couples import services
+    from therapy.models import User
+
+    def make(owner: Account, first_a: str = "Alex", first_b: str = "Sam", **fields: Any) -> int:
+        with app.app_context():
+            data = services.CoupleData(
+                partner_a=services.PartnerData(first_a),
+                partner_b=services.PartnerData(first_b),
+                **fields,
+            )
+            return services.create_couple(db.session.get(User, owner.id), data).id
+
+    return make

@@ -56,13 +56,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from therapy.admin.views import bp as admin_bp
     from therapy.auth.views import bp as auth_bp
+    from therapy.couples.views import bp as couples_bp
     from therapy.library.views import bp as exercises_bp
     from therapy.main.views import bp as main_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(exercises_bp)
+    app.register_blueprint(couples_bp)
+    app.register_blueprint(admin_bp)
 
 
 def register_hooks(app: Flask) -> None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from flask import current_app
+from sqlalchemy import func, select
 
 from therapy.auth import services
 from therapy.auth.passwords import hash_password
+from therapy.couples import services as couples
+from therapy.couples.services import CoupleData, GoalData, PartnerData
 from therapy.extensions import db
+from therapy.models import Couple, User
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_NAME = "Dr. Robin Demo"
@@ -84,4 +89,264 @@ def seed(couples: int, sessions: int) -> DemoResult:
         password=password,
         summary=[f"demo therapist: {created}", f"library: {library}"],
     )
+    added = seed_couples(user, couples)
+    result.summary.append(f"demo couples: {added} added, {couples_of(user)} in all")
     return result
+
+
+# --- the demo caseload -----------------------------------------------------------------
+# Made-up people. Varied names, scripts, pronouns and situations, so every screen is tried
+# with the range of couples a practice really sees.
+
+
+@dataclass(frozen=True)
+class DemoCouple:
+    a: PartnerData
+    b: PartnerData
+    status: str = "active"
+    started_days_ago: int = 60
+    relationship_length: str = ""
+    living_situation: str = "together"
+    long_distance: bool = False
+    concerns: str = ""
+    goals: tuple[tuple[str, int | None], ...] = ()  # text, target in days from today
+    tags: tuple[str, ...] = ()
+    minutes: int = 50
+    safety_reason: str = ""
+    archived: bool = False
+
+
+def _p(first: str, last: str = "", pronouns: str = "", email: str = "") -> PartnerData:
+    return PartnerData(first, last, pronouns, email)
+
+
+DEMO_COUPLES = [
+    DemoCouple(
+        _p("Zoë", "Martin", "she/her", "zoe.martin@example.com"),
+        _p("Łukasz", "Nowak", "he/him"),
+        relationship_length="6 years, married for 2",
+        concerns="Arguments about housework since Łukasz started night shifts. "
+        "Both say they feel like flatmates.",
+        goals=(
+            ("A 20-minute check-in conversation every week", 60),
+            ("A screen-free evening together every fortnight", 90),
+        ),
+        tags=("shift work", "communication"),
+    ),
+    DemoCouple(
+        _p("Σοφία", "Παπαδοπούλου", "she/her"),
+        _p("Дмитрий", "Иванов", "he/him"),
+        started_days_ago=30,
+        relationship_length="3 years",
+        living_situation="apart",
+        long_distance=True,
+        concerns="Work keeps them in different countries. Calls often end in silence.",
+        goals=(("Agree on a weekly call ritual", 45),),
+        tags=("long-distance",),
+    ),
+    DemoCouple(
+        _p("Amara", "Okafor", "she/her"),
+        _p("Nia", "Okafor-Reed", "she/her"),
+        started_days_ago=120,
+        relationship_length="11 years, married for 8",
+        concerns="Little time alone since their second child was born; both feel unseen.",
+        goals=(
+            ("Two 15-minute talks a week after the children sleep", 30),
+            ("Name one thing they appreciate in each other every day", None),
+        ),
+        tags=("new parents", "appreciation"),
+        minutes=80,
+    ),
+    DemoCouple(
+        _p("Mateo", "García", "he/him"),
+        _p("Julián", "Torres", "he/him"),
+        status="paused",
+        started_days_ago=200,
+        relationship_length="4 years",
+        concerns="Rebuilding trust after Julián told Mateo about an emotional affair.",
+        goals=(("Decide together whether to continue couples work", 30),),
+        tags=("rebuilding trust",),
+    ),
+    DemoCouple(
+        _p("Priya", "Raman", "she/her", "priya@example.com"),
+        _p("Daniel", "Cohen", "he/him", "daniel@example.com"),
+        started_days_ago=14,
+        relationship_length="2 years, engaged",
+        concerns="Preparing for marriage; different ideas about money and family visits.",
+        goals=(("Write a shared budget they both accept", 75),),
+        tags=("pre-marital", "finances"),
+    ),
+    DemoCouple(
+        _p("Hana", "Kobayashi", "she/her"),
+        _p("Kenji", "Kobayashi", "he/him"),
+        status="ended",
+        started_days_ago=400,
+        relationship_length="22 years",
+        concerns="Finding each other again after their children left home.",
+        tags=("empty nest",),
+    ),
+    DemoCouple(
+        _p("Sam", "Lindqvist", "they/them"),
+        _p("Alex", "Moreau", "he/him"),
+        started_days_ago=45,
+        relationship_length="5 years",
+        concerns="Arguments escalate quickly; both want to learn to pause.",
+        goals=(("Use an agreed pause word in every heated argument", 40),),
+        tags=("conflict",),
+        safety_reason="Sam said they felt afraid during one argument. Ask each partner "
+        "alone at every session.",
+    ),
+    DemoCouple(
+        _p("Fatima", "Al-Sayed", "she/her"),
+        _p("Yusuf", "Al-Sayed", "he/him"),
+        started_days_ago=90,
+        relationship_length="15 years, married for 14",
+        concerns="Yusuf is unsure about therapy; recurring conflict over money.",
+        goals=(("Yusuf chooses one topic for each session", None),),
+        tags=("finances", "one partner reluctant"),
+    ),
+    DemoCouple(
+        _p("Chloé", "Dubois", "she/her"),
+        _p("Marguerite", "Lefèvre", "she/her"),
+        started_days_ago=70,
+        relationship_length="7 years",
+        living_situation="apart",
+        concerns="Grief after Chloé's mother died; Marguerite feels shut out.",
+        goals=(("Share one memory or feeling about the loss each week", 50),),
+        tags=("grief",),
+    ),
+    DemoCouple(
+        _p("Oluwaseun", "Adeyemi", "he/him"),
+        _p("Grace", "Adeyemi", "she/her"),
+        status="paused",
+        started_days_ago=150,
+        relationship_length="9 years, married",
+        concerns="Paused while Grace is abroad for family care; resuming next month.",
+        tags=("long-distance",),
+        living_situation="apart",
+        long_distance=True,
+    ),
+    DemoCouple(
+        _p("Björn", "Eriksson", "he/him"),
+        _p("Aino", "Virtanen", "she/her"),
+        started_days_ago=10,
+        relationship_length="3 years",
+        concerns="Aino describes Björn checking her phone and money. Intake still in progress.",
+        tags=("intake",),
+        safety_reason="Possible coercive control. Review before assigning conflict or "
+        "vulnerability exercises.",
+    ),
+    DemoCouple(
+        _p("Lucía", "Fernández", "she/her"),
+        _p("Tomás", "Silva", "he/him"),
+        status="ended",
+        started_days_ago=500,
+        relationship_length="12 years",
+        concerns="Completed work on communication after a job loss.",
+        tags=("communication",),
+        archived=True,
+    ),
+    DemoCouple(
+        _p("지우", "박", "she/her"),
+        _p("민준", "박", "he/him"),
+        started_days_ago=35,
+        relationship_length="6 years, married for 4",
+        concerns="Different ways of showing care; one wants more words, the other more help.",
+        goals=(("Each asks for one specific kind of support a week", 40),),
+        tags=("appreciation",),
+    ),
+    DemoCouple(
+        _p("Rafael", "Souza", "he/him"),
+        _p("Thiago", "Lima", "he/him"),
+        started_days_ago=25,
+        relationship_length="18 months",
+        living_situation="apart",
+        long_distance=True,
+        concerns="Planning to move in together; worries about losing independence.",
+        goals=(("Agree on how they will share space and alone time", 90),),
+        tags=("long-distance", "moving in"),
+    ),
+    DemoCouple(
+        _p("Ingrid", "Halvorsen", "she/her"),
+        _p("River", "Blake", "they/them"),
+        started_days_ago=55,
+        relationship_length="4 years",
+        living_situation="other",
+        concerns="Living with Ingrid's parents for now; little privacy.",
+        tags=("family",),
+    ),
+    DemoCouple(
+        _p("Aroha", "Ngata", "she/her"),
+        _p("Tāne", "Ngata", "he/him"),
+        status="paused",
+        started_days_ago=240,
+        relationship_length="16 years",
+        concerns="Humour has gone out of the relationship; both want it back.",
+        tags=("humor",),
+    ),
+]
+
+# Beyond the hand-written couples, pairs of these names make up the rest.
+MORE_FIRST_NAMES = [
+    "Ana", "Ben", "Carmen", "Dev", "Elif", "Femi", "Gabriel", "Hiroko", "Ivan", "Jamal",
+    "Kaia", "Leila", "Marek", "Noor", "Oskar", "Paula", "Quinn", "Rosa", "Sipho", "Tamar",
+    "Uri", "Vera", "Wen", "Ximena", "Yara", "Zeynep", "Émile", "Ólafur", "Søren", "Ngozi",
+]  # fmt: skip
+MORE_TAGS = ["communication", "conflict", "grief", "new parents", "finances", "pre-marital"]
+STATUSES = ["active", "active", "active", "paused", "ended"]
+
+
+def demo_couple(index: int) -> DemoCouple:
+    """The index-th demo couple: hand-written first, then generated, always the same."""
+    if index < len(DEMO_COUPLES):
+        return DEMO_COUPLES[index]
+    n = index - len(DEMO_COUPLES)
+    names = MORE_FIRST_NAMES
+    first, second = names[n % len(names)], names[(n * 7 + 3) % len(names)]
+    if first == second:
+        second = names[(n + 1) % len(names)]
+    return DemoCouple(
+        _p(first),
+        _p(second),
+        status=STATUSES[n % len(STATUSES)],
+        started_days_ago=7 + (n * 13) % 365,
+        relationship_length=f"{1 + n % 20} years",
+        tags=(MORE_TAGS[n % len(MORE_TAGS)],),
+    )
+
+
+def couples_of(user: User) -> int:
+    return db.session.scalar(select(func.count()).where(Couple.owner_id == user.id)) or 0
+
+
+def seed_couples(user: User, wanted: int) -> int:
+    """Give the demo therapist `wanted` couples in all; those already there are kept."""
+    existing = couples_of(user)
+    today = date.today()
+    for index in range(existing, wanted):
+        demo = demo_couple(index)
+        started = today - timedelta(days=demo.started_days_ago)
+        couple = couples.create_couple(
+            user,
+            CoupleData(
+                partner_a=demo.a,
+                partner_b=demo.b,
+                status=demo.status,
+                started_on=started,
+                relationship_length=demo.relationship_length,
+                living_situation=demo.living_situation,
+                long_distance=demo.long_distance,
+                presenting_concerns=demo.concerns,
+                goals=tuple(
+                    GoalData(text, today + timedelta(days=days) if days is not None else None)
+                    for text, days in demo.goals
+                ),
+                tags=demo.tags,
+                default_session_minutes=demo.minutes,
+                safety_flag=bool(demo.safety_reason),
+                safety_reason=demo.safety_reason,
+            ),
+        )
+        if demo.archived:
+            couples.archive_couple(couple)
+    return max(0, wanted - existing)

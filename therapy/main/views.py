@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, url_for
-from flask_login import login_required
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user, login_required
+
+from therapy.couples import services as couples
 
 bp = Blueprint("main", __name__)
 
@@ -17,6 +18,8 @@ NAVIGATION = (
     ("Exercises", "exercises.index", "exercises."),
     ("Account", "auth.account", "auth.account"),
 )
+# Shown to administrators only; the pages themselves are 404 for everyone else.
+ADMIN_NAVIGATION = (("Admin", "admin.therapists", "admin."),)
 
 
 @dataclass(frozen=True)
@@ -30,22 +33,20 @@ class NavItem:
 def navigation() -> dict[str, object]:
     def nav_items() -> list[NavItem]:
         endpoint = request.endpoint or ""
+        items = list(NAVIGATION)
+        if current_user.is_authenticated and current_user.is_admin:
+            items += ADMIN_NAVIGATION
         return [
             NavItem(label, target, endpoint.startswith(prefix))
-            for label, target, prefix in NAVIGATION
+            for label, target, prefix in items
             if target in current_app.view_functions
         ]
 
-    def url_with(**changes: object) -> str:
-        """This page's URL with some query arguments changed (for pagers and sorting)."""
-        values: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {})}
-        values.update({key: str(value) for key, value in changes.items()})
-        return url_for(request.endpoint or "main.dashboard", **values)
-
-    return {"nav_items": nav_items, "url_with": url_with}
+    return {"nav_items": nav_items}
 
 
 @bp.get("/")
 @login_required
 def dashboard() -> str:
-    return render_template("main/dashboard.html")
+    summary = couples.summary(current_user)
+    return render_template("main/dashboard.html", summary=summary)

@@ -1,0 +1,1 @@
+"""Practice administration: therapist accounts, reassigning couples, the audit log."""

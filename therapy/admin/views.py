@@ -1,0 +1,138 @@
+"""Administration pages: therapist accounts, couples by therapist, the audit log.
+
+Every URL here is a 404 for anyone but an administrator, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from therapy.admin import services
+from therapy.admin.forms import AuditFilterForm, NewTherapistForm, ReassignForm
+from therapy.auth import services as accounts
+from therapy.extensions import login_manager
+from therapy.pagination import page_number
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def administrators_only() -> Response | None:
+    if not current_user.is_authenticated:
+        response: Response = login_manager.unauthorized()
+        return response
+    if not current_user.is_admin:
+        abort(404)
+    return None
+
+
+def _therapists_page(form: NewTherapistForm) -> str:
+    return render_template("admin/therapists.html", rows=services.therapists(), form=form)
+
+
+@bp.get("/therapists")
+def therapists() -> str:
+    return _therapists_page(NewTherapistForm())
+
+
+@bp.post("/therapists")
+def create_therapist() -> str | Response:
+    form = NewTherapistForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                form.email.data or "", form.display_name.data or "", form.password.data or ""
+            )
+        except accounts.AccountExists:
+            form.email.errors = ["An account with this email already exists."]
+        else:
+            flash(f"Created an account for {user.display_name}.", "success")
+            return redirect(url_for("admin.therapists"))
+    return _therapists_page(form)
+
+
+def _set_active(user_id: int, active: bool) -> Response:
+    user = services.get_user(user_id)
+    if user is None:
+        abort(404)
+    if user.id == current_user.id:
+        flash("You cannot deactivate your own account here.", "error")
+    elif user.active != active:
+        accounts.set_active(user, active)
+        if active:
+            flash(f"{user.display_name} can sign in again.", "success")
+        else:
+            flash(f"{user.display_name} is deactivated and signed out everywhere.", "success")
+    return redirect(url_for("admin.therapists"))
+
+
+@bp.post("/therapists/<int:user_id>/deactivate")
+def deactivate(user_id: int) -> Response:
+    return _set_active(user_id, False)
+
+
+@bp.post("/therapists/<int:user_id>/reactivate")
+def reactivate(user_id: int) -> Response:
+    return _set_active(user_id, True)
+
+
+@bp.get("/couples")
+def couples() -> str:
+    owner = request.args.get("owner", "")
+    owner_id = int(owner) if owner.isdigit() and len(owner) < 10 else None
+    page = services.practice_couples(owner_id=owner_id, page=page_number(request.args.get("page")))
+    return render_template(
+        "admin/couples.html",
+        page=page,
+        owner=services.get_user(owner_id) if owner_id else None,
+        therapists=services.active_therapists(),
+    )
+
+
+@bp.post("/couples/<int:couple_id>/reassign")
+def reassign(couple_id: int) -> Response:
+    form = ReassignForm()
+    form.owner_id.choices = [
+        SelectChoice(str(user.id), user.display_name) for user in services.active_therapists()
+    ]
+    back = request.form.get("back", "")
+    target = accounts.safe_next(back) if back.startswith("/admin/couples") else None
+    if not form.validate_on_submit():
+        flash("Choose an active therapist to take this couple.", "error")
+        return redirect(target or url_for("admin.couples"))
+    try:
+        couple, owner = services.reassign_couple(couple_id, form.owner_id.data or 0)
+    except services.ReassignRefused as refused:
+        flash(str(refused), "error")
+    else:
+        flash(f"{couple.label} is now with {owner.display_name}.", "success")
+    return redirect(target or url_for("admin.couples"))
+
+
+@bp.get("/audit")
+def audit_log() -> str:
+    people = services.everyone()
+    form = AuditFilterForm(formdata=request.args)
+    form.actor.choices = [SelectChoice("", "Anyone")] + [
+        SelectChoice(str(user.id), user.display_name) for user in people
+    ]
+    form.action.choices = [SelectChoice("", "Any action")] + [
+        SelectChoice(action) for action in services.audit_actions()
+    ]
+    form.validate()
+
+    def ok(field: str) -> bool:
+        return not form[field].errors
+
+    actor = form.actor.data if ok("actor") else ""
+    query = services.AuditQuery(
+        actor_id=int(actor) if actor else None,
+        action=(form.action.data or "") if ok("action") else "",
+        since=form.since.data if ok("since") else None,
+        until=form.until.data if ok("until") else None,
+        page=page_number(request.args.get("page")),
+    )
+    return render_template("admin/audit.html", form=form, page=services.audit_log(query))

@@ -1,0 +1,1 @@
+"""Couples: the therapist's caseload, each couple's profile, and the one scoped loader."""
