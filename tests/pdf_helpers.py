@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,16 @@ def text(data: bytes) -> str:
     """All the text of a PDF, pages joined, with invisible break opportunities removed."""
     pages = (page.extract_text() for page in reader(data).pages)
     return "\n".join(pages).replace("\u200b", "")
+
+
+def poppler_text(data: bytes) -> str:
+    """The text as poppler's pdftotext reads it (pypdf misreads fonts with missing glyphs)."""
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "poppler-utils is needed: make pytest installs it"
+    result = subprocess.run(  # noqa: S603  (a fixed local tool reading our own PDF)
+        [pdftotext, "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
+    )
+    return " ".join(result.stdout.decode().split())
 
 
 def flat(data: bytes) -> str:
