@@ -1,15 +1,16 @@
 """The render process: WeasyPrint runs in a child process that can be stopped.
 
 Why a process. WeasyPrint cannot be interrupted once layout starts: a thread cannot be
-killed, and SIGALRM only reaches the main thread (gunicorn's gthread workers and the
-Flask development server render in other threads), and an exception raised from a
-signal handler in the middle of layout would leave the shared font configuration in an
-unknown state. Input-size limits bound the time in practice, not in the worst case
-(a long unbroken word is laid out in quadratic time). So every render goes to one
-long-lived child process per web process, over a pipe; the web process waits at most
-`timeout` seconds, then kills the child, answers with PdfTimeout and starts a fresh child
-for the next render. Measured cost: ~0.3 ms per render for the pipe; the child starts in
-about a second once, and is recycled after RECYCLE_AFTER jobs so its memory stays flat.
+killed; SIGALRM only reaches the main thread (gunicorn's gthread workers and the Flask
+development server render in other threads), and an exception raised from a signal
+handler in the middle of layout would leave the shared font configuration in an unknown
+state. Input-size limits bound the time in practice but not in the worst case: an
+unbroken 20,000-character word took 10 s to break into lines (quadratic). So every
+render goes to one long-lived child process per web process, over a socket; the web
+process waits at most `timeout` seconds, then kills the child, raises PdfTimeout, and
+the next render starts a fresh child. Measured cost: ~0.3 ms per render for the socket
+round trip; the child starts once in about a second, and is recycled after
+RECYCLE_AFTER jobs so its memory stays flat.
 """
 
 from __future__ import annotations
