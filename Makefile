@@ -6,7 +6,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint types pytest bench vendor chromium clean
+.PHONY: run test lint types pytest bench vendor chromium poppler clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ chromium:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
+# The PDF tests turn handouts into PNG pages with poppler's pdftoppm; install it when missing.
+poppler:
+	@command -v pdftoppm >/dev/null 2>&1 || { \
+	  echo "Installing Debian's poppler-utils for the PDF tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends poppler-utils; }
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check therapy tests bench app.py
 	$(BIN)/ruff format --check therapy tests bench app.py
@@ -38,7 +45,7 @@ lint: $(VENV)/.installed-dev
 types: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-dev chromium
+pytest: $(VENV)/.installed-dev chromium poppler
 	$(BIN)/pytest
 
 test: lint types pytest
@@ -46,7 +53,7 @@ test: lint types pytest
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
 
-vendor:
+vendor: $(VENV)/.installed
 	tools/vendor/refresh.sh
 
 clean:

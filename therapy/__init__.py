@@ -45,7 +45,10 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from therapy import database  # noqa: F401  (registers the SQLite connection settings)
+    from therapy import (
+        database,  # noqa: F401  (registers the SQLite connection settings)
+        pdf,
+    )
     from therapy.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -53,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    pdf.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

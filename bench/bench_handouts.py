@@ -1,0 +1,251 @@
+"""Handout PDFs: render time, size, cache hits, a batch of 30, memory over 500 renders.
+
+Run with `python -m bench handouts`. Renders go through the real path (Jinja →
+render_pdf → the render process) unless a line says "in-process".
+"""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from bench.harness import BENCH_SECRET, report, timings
+from therapy import create_app, pdf
+from therapy.handouts import services
+from therapy.handouts.samples import reference_handout
+
+GOAL_RENDER_MS = 60
+GOAL_SIZE_BYTES = 60_000
+GOAL_CACHED_MS = 10
+GOAL_BATCH_S = 2.0
+GOAL_RSS_GROWTH_MB = 60
+RSS_RENDERS = 500
+
+
+@contextmanager
+def pdf_app(**overrides: Any) -> Iterator[Flask]:
+    """An app for PDFs only (no database is touched)."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = {"SECRET_KEY": BENCH_SECRET, "SQLALCHEMY_DATABASE_URI": "sqlite://", **overrides}
+        app = create_app(config, instance_path=folder)
+        with app.app_context():
+            pdf.clear_cache()
+            yield app
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process, from /proc (no psutil)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, int(len(ordered) * fraction) - 1)]
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def main() -> None:
+    handout = reference_handout()
+    with pdf_app(PDF_CACHE="none") as app:
+        first = time.perf_counter()
+        document = services.handout_pdf(handout)
+        print(f"   first render (starts the render process): {time.perf_counter() - first:.2f} s")
+        counter = iter(range(1_000_000))
+
+        def fresh() -> bytes:
+            # A different note each time, as a cache would otherwise hide the work.
+            return services.handout_pdf(
+                replace(handout, therapist_name=f"Dr. Maya Ortiz {next(counter)}")
+            )
+
+        samples = timings(fresh, repeat=40, warmup=5)
+        median = statistics.median(samples)
+        print(
+            f"   reference handout (2 exercises, 1 tracked daily, {len(document):,} bytes, A4): "
+            f"median {median:.1f} ms, p95 {percentile(samples, 0.95):.1f} ms, n={len(samples)}"
+            f"  goal <= {GOAL_RENDER_MS} ms: {verdict(median <= GOAL_RENDER_MS)}"
+        )
+        print(
+            f"   size: {len(document):,} bytes  goal <= {GOAL_SIZE_BYTES:,}: "
+            f"{verdict(len(document) <= GOAL_SIZE_BYTES)}"
+        )
+        letter = services.handout_pdf(replace(handout, paper="Letter"))
+        print(f"   US Letter: {len(letter):,} bytes")
+        in_process_breakdown(app, handout)
+        before_and_after(app, handout)
+        batch(handout)
+        memory(app, fresh)
+    cache_hits(handout)
+
+
+def in_process_breakdown(app: Flask, handout: Any) -> None:
+    """Where the time goes, measured in the web process on the same Engine the child uses."""
+    from therapy.pdf.engine import WRITE_OPTIONS, Engine
+    from therapy.pdf.job import RenderJob
+
+    assert app.static_folder
+    engine = Engine(app.static_folder, app.static_url_path)
+    engine.warm_up()
+    html = services.handout_html(handout)
+    job = RenderJob((html,), (services.STYLESHEET,), "A4", 40)
+    stylesheets = (services.STYLESHEET,)
+    layout = timings(lambda: engine.layout(html, stylesheets, "A4"), repeat=30)
+    laid_out = engine.layout(html, stylesheets, "A4")
+    write = timings(lambda: laid_out.write_pdf(**WRITE_OPTIONS), repeat=30)
+    whole = timings(lambda: engine.render(job), repeat=30)
+    jinja = timings(lambda: services.handout_html(handout), repeat=100)
+    print("   where the time goes (in-process, medians):")
+    print(f"     Jinja template        {statistics.median(jinja):6.1f} ms")
+    print(f"     layout (parse, CSS, boxes, pages) {statistics.median(layout):6.1f} ms")
+    print(f"     write_pdf (draw, fonts, zlib)     {statistics.median(write):6.1f} ms")
+    print(f"     whole render in-process           {statistics.median(whole):6.1f} ms")
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(10):
+        engine.render(job)
+    profile.disable()
+    groups: dict[str, float] = {}
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    for (filename, _, _), (_, _, own_time, _, _) in stats.items():
+        groups[area(filename)] = groups.get(area(filename), 0) + own_time
+    total = sum(groups.values())
+    print("     cProfile, own time by area (10 renders):")
+    for name, spent in sorted(groups.items(), key=lambda item: -item[1])[:8]:
+        print(f"       {name:38s} {100 * spent / total:5.1f} %")
+
+
+def area(filename: str) -> str:
+    path = filename.replace(os.sep, "/")
+    for marker, label in [
+        ("weasyprint/layout/", "layout (boxes, lines, pages)"),
+        ("weasyprint/text/", "text (Pango line breaking)"),
+        ("weasyprint/css/", "CSS cascade and computed styles"),
+        ("weasyprint/draw/", "drawing pages"),
+        ("weasyprint/pdf/", "PDF objects and font subsetting"),
+        ("weasyprint/formatting_structure/", "box tree"),
+        ("pydyf/", "PDF serialisation (pydyf)"),
+        ("tinyhtml5/", "HTML parsing"),
+        ("cssselect2/", "selector matching"),
+        ("weasyprint/", "other WeasyPrint"),
+    ]:
+        if marker in path:
+            return label
+    return "other (Python, cffi, zlib, …)"
+
+
+def before_and_after(app: Flask, handout: Any) -> None:
+    """The same handout with each optimisation switched on in turn (in-process)."""
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    from therapy.pdf.engine import WRITE_OPTIONS, Engine, TandemHTML
+
+    assert app.static_folder
+    engine = Engine(app.static_folder, app.static_url_path)
+    html = services.handout_html(handout)
+    css_path = Path(app.static_folder) / services.STYLESHEET
+    css_url = engine.base_url + services.STYLESHEET
+    dejavu = css_path.read_text().replace('"Tandem Sans", sans-serif', '"DejaVu Sans", sans-serif')
+    paper = CSS(string="@page { size: A4 }")
+
+    def naive(css_text: str, html_class: type[HTML] = HTML) -> Callable[[], bytes]:
+        def run() -> bytes:
+            fonts = FontConfiguration()
+            sheet = CSS(
+                string=css_text, base_url=css_url, url_fetcher=engine.fetcher, font_config=fonts
+            )
+            document = html_class(string=html, base_url=engine.base_url, url_fetcher=engine.fetcher)
+            result: bytes = document.render(
+                stylesheets=[sheet, paper], font_config=fonts
+            ).write_pdf(**WRITE_OPTIONS)
+            return result
+
+        return run
+
+    def shared(css_text: str, html_class: type[HTML]) -> Callable[[], bytes]:
+        fonts = FontConfiguration()
+        sheet = CSS(
+            string=css_text, base_url=css_url, url_fetcher=engine.fetcher, font_config=fonts
+        )
+
+        def run() -> bytes:
+            document = html_class(string=html, base_url=engine.base_url, url_fetcher=engine.fetcher)
+            result: bytes = document.render(
+                stylesheets=[sheet, paper], font_config=fonts
+            ).write_pdf(**WRITE_OPTIONS)
+            return result
+
+        return run
+
+    tandem = css_path.read_text()
+    steps = [
+        ("naive: DejaVu Sans, new fonts + CSS per render", naive(dejavu)),
+        ("shared font configuration and parsed CSS", shared(dejavu, HTML)),
+        ("+ Tandem Sans (pre-subset) instead of DejaVu", shared(tandem, HTML)),
+        ("+ slim user-agent stylesheet (= Engine)", shared(tandem, TandemHTML)),
+    ]
+    print("   before/after, in-process (median of 15, CPU-bound):")
+    for label, run in steps:
+        size = len(run())
+        report(f"  {label} [{size:,} B]", timings(run, repeat=15, warmup=2))
+
+
+def batch(handout: Any) -> None:
+    with pdf_app(PDF_CACHE="none"):
+        couples = [replace(handout, partner_a=f"Partner {n}") for n in range(30)]
+        services.handouts_pdf(couples[:2])  # the render process is warm
+        started = time.perf_counter()
+        result = services.handouts_pdf(couples)
+        spent = time.perf_counter() - started
+        print(
+            f"   batch of 30 handouts in one PDF: {spent:.2f} s, {len(result):,} bytes  "
+            f"goal < {GOAL_BATCH_S:g} s: {verdict(spent < GOAL_BATCH_S)}"
+        )
+
+
+def memory(app: Flask, fresh: Callable[[], bytes]) -> None:
+    child = pdf.service().process.pid
+    before, child_before = rss_mb(), rss_mb(child) if child else 0.0
+    for _ in range(RSS_RENDERS):
+        fresh()
+    child_after_pid = pdf.service().process.pid
+    after, child_after = rss_mb(), rss_mb(child_after_pid) if child_after_pid else 0.0
+    growth = (after - before) + (child_after - child_before)
+    print(
+        f"   RSS after {RSS_RENDERS} renders: web process {before:.0f} → {after:.0f} MB, "
+        f"render process {child_before:.0f} → {child_after:.0f} MB; growth {growth:.1f} MB  "
+        f"goal <= {GOAL_RSS_GROWTH_MB} MB: {verdict(growth <= GOAL_RSS_GROWTH_MB)}"
+    )
+
+
+def cache_hits(handout: Any) -> None:
+    kinds = [("memory", {"PDF_CACHE": "memory", "REDIS_URL": None})]
+    if os.environ.get("REDIS_URL"):
+        kinds.append(("Redis", {"PDF_CACHE": "auto"}))
+    for label, settings in kinds:
+        with pdf_app(**settings):
+            services.handout_pdf(handout)
+            samples = timings(lambda: services.handout_pdf(handout), repeat=200)
+            median = statistics.median(samples)
+            print(
+                f"   cached hit ({label}, template + hash + lookup): median {median:.2f} ms, "
+                f"p95 {percentile(samples, 0.95):.2f} ms  "
+                f"goal < {GOAL_CACHED_MS} ms: {verdict(median < GOAL_CACHED_MS)}"
+            )

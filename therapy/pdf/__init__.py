@@ -1,0 +1,187 @@
+"""Every PDF in Tandem comes from `render_pdf()`: one entry point, one owner of WeasyPrint.
+
+Callers render an autoescaped Jinja template from plain values and hand the HTML here.
+This module adds what every PDF needs: the static-only URL fetcher and base URL, the
+paper size, a cap on pages and on time (the render runs in a child process that is
+killed at the time cap, see worker.py), and a cache keyed by a hash of the content.
+WeasyPrint itself is imported only by engine.py and fetcher.py, in the render process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping, Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from therapy.pdf.cache import MemoryCache, NoCache, PdfCache, RedisCache
+from therapy.pdf.errors import PdfError, PdfTimeout, PdfTooLarge
+from therapy.pdf.job import PAPER_SIZES, RenderJob
+from therapy.pdf.worker import RenderProcess, render_process
+
+__all__ = [
+    "PAPER_SIZES",
+    "PdfError",
+    "PdfService",
+    "PdfTimeout",
+    "PdfTooLarge",
+    "clear_cache",
+    "init_app",
+    "render_pdf",
+]
+
+#: Settings and their defaults; instance/config.py or test overrides may change them.
+DEFAULTS: dict[str, object] = {
+    "PDF_MAX_PAGES": 40,  # one document (a handout, an agenda, a report)
+    "PDF_BATCH_MAX_PAGES": 400,  # "this week's handouts" as one PDF
+    "PDF_TIMEOUT": 10.0,  # seconds for one document
+    "PDF_BATCH_TIMEOUT": 60.0,  # seconds for a batch
+    "PDF_MAX_HTML_CHARS": 500_000,  # per document, refused before layout (handout: ~12,000)
+    "PDF_CACHE": "auto",  # "auto" (Redis when REDIS_URL is set, else memory), "memory", "none"
+    "PDF_CACHE_MAX_BYTES": 64 * 1024 * 1024,  # the in-process LRU
+    "PDF_CACHE_TTL": 3600,  # seconds a PDF stays in Redis
+}
+
+# Part of every cache key: bump when the engine's output changes for the same input.
+ENGINE_VERSION = f"1/weasyprint-{version('weasyprint')}"
+FONT_FOLDER = "fonts"
+
+
+class PdfService:
+    """The app's PDF settings, cache and render process."""
+
+    def __init__(self, app: Flask) -> None:
+        config = app.config
+        if not app.static_folder or app.static_url_path is None:
+            raise RuntimeError("PDFs need the app's static folder for their fonts and CSS")
+        self.static_folder = Path(app.static_folder)
+        self.max_pages = int(config["PDF_MAX_PAGES"])
+        self.batch_max_pages = int(config["PDF_BATCH_MAX_PAGES"])
+        self.timeout = float(config["PDF_TIMEOUT"])
+        self.batch_timeout = float(config["PDF_BATCH_TIMEOUT"])
+        self.max_html_chars = int(config["PDF_MAX_HTML_CHARS"])
+        self.secret = str(config["SECRET_KEY"]).encode()
+        self.cache = make_cache(config)
+        self.process: RenderProcess = render_process(self.static_folder, app.static_url_path)
+
+    def render(
+        self,
+        documents: Sequence[str],
+        *,
+        paper: str,
+        stylesheets: Sequence[str],
+        max_pages: int,
+        timeout: float,
+    ) -> bytes:
+        """The PDF for `documents`, from the cache when its content was rendered before."""
+        if paper not in PAPER_SIZES:
+            raise ValueError(f"unknown paper {paper!r}; one of {sorted(PAPER_SIZES)}")
+        if not documents:
+            raise ValueError("nothing to render")
+        size = max(len(html) for html in documents)
+        if size > self.max_html_chars:
+            raise PdfTooLarge(max_pages, detail=f"{size} characters of HTML in one document")
+        job = RenderJob(tuple(documents), tuple(stylesheets), paper, max_pages)
+        key = self.key(job)
+        pdf = self.cache.get(key)
+        if pdf is None:
+            pdf = self.process.render(job, timeout)
+            self.cache.set(key, pdf)
+        return pdf
+
+    def key(self, job: RenderJob) -> str:
+        """An opaque hash of everything that changes the PDF."""
+        digest = hmac.new(self.secret, digestmod=hashlib.sha256)
+        for part in (ENGINE_VERSION, job.paper, str(job.max_pages)):
+            _feed(digest, part.encode())
+        for name in job.stylesheets:
+            _feed(digest, name.encode())
+        _feed(digest, self._assets_fingerprint(job.stylesheets))
+        for html in job.documents:
+            _feed(digest, html.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def _assets_fingerprint(self, stylesheets: Sequence[str]) -> bytes:
+        # Editing a stylesheet or replacing a font must miss the cache; a stat each is cheap.
+        paths = [self.static_folder / name for name in stylesheets]
+        fonts = self.static_folder / FONT_FOLDER
+        if fonts.is_dir():
+            paths += sorted(path for path in fonts.rglob("*") if path.is_file())
+        stamps = []
+        for path in paths:
+            try:
+                stat = os.stat(path)
+            except FileNotFoundError:
+                stamps.append(f"{path}:missing")
+            else:
+                stamps.append(f"{path}:{stat.st_mtime_ns}:{stat.st_size}")
+        return "\n".join(stamps).encode()
+
+
+def _feed(digest: hmac.HMAC, part: bytes) -> None:
+    # Length-prefixed, so no two different inputs concatenate to the same bytes.
+    digest.update(len(part).to_bytes(8, "big"))
+    digest.update(part)
+
+
+def make_cache(settings: Mapping[str, Any]) -> PdfCache:
+    """The cache the settings ask for."""
+    kind = settings.get("PDF_CACHE", "auto")
+    max_bytes = int(settings.get("PDF_CACHE_MAX_BYTES", DEFAULTS["PDF_CACHE_MAX_BYTES"]))
+    redis_url = settings.get("REDIS_URL")
+    if kind == "none":
+        return NoCache()
+    if kind == "auto" and redis_url:
+        ttl = int(settings.get("PDF_CACHE_TTL", DEFAULTS["PDF_CACHE_TTL"]))
+        return RedisCache(str(redis_url), ttl=ttl, max_entry_bytes=max_bytes)
+    if kind in {"auto", "memory"}:
+        return MemoryCache(max_bytes)
+    raise ValueError(f"PDF_CACHE must be auto, memory or none, not {kind!r}")
+
+
+def init_app(app: Flask) -> None:
+    """Fill in the PDF settings and attach the service to the app."""
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(name, value)
+    app.extensions["tandem_pdf"] = PdfService(app)
+
+
+def service() -> PdfService:
+    """The current app's PDF service."""
+    found: PdfService = current_app.extensions["tandem_pdf"]
+    return found
+
+
+def render_pdf(
+    html: str | Sequence[str],
+    *,
+    paper: str = "A4",
+    stylesheets: Sequence[str] = (),
+    max_pages: int | None = None,
+    timeout: float | None = None,
+) -> bytes:
+    """Render HTML (or several documents, printed one after another) to PDF bytes.
+
+    Raises PdfTooLarge past the page cap, PdfTimeout past the time cap, PdfError when
+    the renderer fails. `stylesheets` are paths under the static folder.
+    """
+    pdf_service = service()
+    documents = [html] if isinstance(html, str) else list(html)
+    batch = len(documents) > 1
+    return pdf_service.render(
+        documents,
+        paper=paper,
+        stylesheets=stylesheets,
+        max_pages=max_pages or (pdf_service.batch_max_pages if batch else pdf_service.max_pages),
+        timeout=timeout or (pdf_service.batch_timeout if batch else pdf_service.timeout),
+    )
+
+
+def clear_cache() -> None:
+    """Forget every cached PDF of the current app (tests, or after changing templates)."""
+    service().cache.clear()
