@@ -22,7 +22,13 @@ from therapy.models.library import (
     Tracking,
     Who,
 )
-from therapy.models.session import SessionStatus, TherapySession
+from therapy.models.session import (
+    PlanItem,
+    PlanTemplate,
+    SessionStatus,
+    TherapySession,
+    session_practices,
+)
 from therapy.models.user import Role, SiteSetup, User
 
 __all__ = [
@@ -37,6 +43,8 @@ __all__ = [
     "LivingSituation",
     "Partner",
     "PartnerRole",
+    "PlanItem",
+    "PlanTemplate",
     "Practice",
     "PracticeKind",
     "Role",
@@ -49,5 +57,6 @@ __all__ = [
     "User",
     "Who",
     "couple_tags",
+    "session_practices",
     "utcnow",
 ]
