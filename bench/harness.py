@@ -76,3 +76,46 @@ def counting_queries(app: Flask) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", before)
+
+
+def add_custom_exercises(owner_id: int, count: int) -> None:
+    """A therapist's own exercises in bulk, spread over the practices (one INSERT)."""
+    from sqlalchemy import insert, select
+
+    from therapy.library.seed import search_fields
+    from therapy.models import Exercise, Practice
+
+    practice_ids = list(db.session.scalars(select(Practice.id)))
+    rows = []
+    for n in range(count):
+        title = f"Custom exercise {n}"
+        summary = "A therapist's own exercise about listening and time together."
+        steps = ["Sit together.", f"Talk about topic {n}.", "Thank each other."]
+        search_title, search_text = search_fields(title, summary, steps)
+        rows.append(
+            {
+                "owner_id": owner_id,
+                "practice_id": practice_ids[n % len(practice_ids)],
+                "title": title,
+                "summary": summary,
+                "why": "Because.",
+                "timing": "",
+                "minutes": 10 + n % 20,
+                "setting": "either",
+                "who": "together",
+                "format": "conversation",
+                "tracking": "none",
+                "involves_conflict": False,
+                "involves_vulnerability": False,
+                "steps": steps,
+                "roles": [],
+                "stop_safely": "",
+                "prompts": [],
+                "cautions": [],
+                "search_title": search_title,
+                "search_text": search_text,
+                "version": 1,
+            }
+        )
+    db.session.execute(insert(Exercise), rows)
+    db.session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import TEST_PASSWORD
 from therapy import cli
@@ -65,13 +65,30 @@ def test_set_password_changes_it_and_ends_sessions(app, runner, logged_in, thera
     assert result.exit_code != 0 and "No account" in result.output
 
 
+def demo_counts(app) -> dict[str, int]:
+    from therapy.models import Couple, PlanItem, TherapySession
+
+    with app.app_context():
+        return {
+            name: db.session.scalar(select(func.count()).select_from(model))
+            for name, model in (
+                ("couples", Couple),
+                ("sessions", TherapySession),
+                ("plan_items", PlanItem),
+            )
+        }
+
+
 def test_seed_demo_prints_a_working_login_and_is_idempotent(app, runner, auth):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     lines = dict(line.split(": ", 1) for line in first.output.splitlines() if ": " in line)
+    counts = demo_counts(app)
+    assert counts["couples"] >= 10 and counts["sessions"] >= 30 and counts["plan_items"] >= 60
     second = runner.invoke(args=["seed-demo"])
     assert second.exit_code == 0, second.output
     assert len(users(app)) == 1
+    assert demo_counts(app) == counts
     assert auth.login(email=lines["email"], password=lines["password"]).status_code == 302
 
 

@@ -65,12 +65,14 @@ def register_blueprints(app: Flask) -> None:
     from therapy.couples.views import bp as couples_bp
     from therapy.library.views import bp as exercises_bp
     from therapy.main.views import bp as main_bp
+    from therapy.sessions.views import bp as sessions_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(exercises_bp)
     app.register_blueprint(couples_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(sessions_bp)
 
 
 def register_hooks(app: Flask) -> None:

@@ -91,6 +91,8 @@ def seed(couples: int, sessions: int) -> DemoResult:
     )
     added = seed_couples(user, couples)
     result.summary.append(f"demo couples: {added} added, {couples_of(user)} in all")
+    planned = seed_sessions(user, sessions)
+    result.summary.append(f"demo sessions: {planned} added")
     return result
 
 
@@ -350,3 +352,79 @@ def seed_couples(user: User, wanted: int) -> int:
         if demo.archived:
             couples.archive_couple(couple)
     return max(0, wanted - existing)
+
+
+# --- demo sessions with plans ------------------------------------------------------------
+
+# Exercise keys per presenting theme, so each couple's plans look like real work with them.
+DEMO_PLANS = (
+    ("communication-daily-download", "empathy-weather-report", "appreciation-nightly-thank-you"),
+    ("conflict-pause-plan", "communication-question-jar", "humor-silly-signal"),
+    ("quality-time-date-menu", "growth-dream-interview", "patience-kindest-guess"),
+    ("long-distance-daily-snapshot", "communication-weekly-sit-down", "empathy-switch-chairs"),
+)
+DEMO_NOTES = (
+    (
+        "They practised the listener role; both softened when summarised well.",
+        "Ask how the evening talks went.",
+    ),
+    (
+        "A hard start about money; the pause plan helped them stop twice.",
+        "Check whether they used the pause word at home.",
+    ),
+    (
+        "Laughter for the first time in weeks during the question game.",
+        "Build on the ritual; ask what got in the way.",
+    ),
+)
+
+
+def seed_sessions(user: User, per_couple: int) -> int:
+    """Give each demo couple without sessions a history of weekly sessions with plans."""
+    from therapy.models import CoupleStatus, Exercise, SessionStatus, TherapySession, utcnow
+    from therapy.sessions import services as sessions
+
+    if per_couple <= 0:
+        return 0
+    exercises = {
+        e.key: e for e in db.session.scalars(select(Exercise).where(Exercise.owner_id.is_(None)))
+    }
+    if not exercises:
+        return 0
+    added = 0
+    demo_couples = db.session.scalars(
+        select(Couple).where(Couple.owner_id == user.id).order_by(Couple.id)
+    ).all()
+    for index, couple in enumerate(demo_couples):
+        has_sessions = db.session.scalar(
+            select(func.count()).where(TherapySession.couple_id == couple.id)
+        )
+        if has_sessions:
+            continue
+        now = utcnow().replace(minute=0, second=0, microsecond=0)
+        # Past sessions weekly, then (for active couples) one coming up.
+        upcoming = couple.status == CoupleStatus.ACTIVE.value
+        for n in range(per_couple):
+            weeks_ago = per_couple - n - (1 if upcoming else 0)
+            starts_at = now - timedelta(weeks=weeks_ago, hours=(index % 5) * 2)
+            future = starts_at > now
+            session = sessions.create_session(
+                couple,
+                starts_at=starts_at,
+                status=SessionStatus.PLANNED.value if future else SessionStatus.HELD.value,
+            )
+            keys = DEMO_PLANS[(index + n) % len(DEMO_PLANS)]
+            for position, key in enumerate(keys):
+                exercise = exercises.get(key)
+                if exercise is None:
+                    continue
+                item = sessions.add_item(session, exercise, homework=position == 0)
+                if position == 0:
+                    item.note = "Try this on three evenings before we meet."
+            if not future:
+                happened, follow_up = DEMO_NOTES[(index + n) % len(DEMO_NOTES)]
+                session.notes_happened, session.notes_follow_up = happened, follow_up
+                session.held_at = starts_at + timedelta(hours=1)
+            db.session.commit()
+            added += 1
+    return added

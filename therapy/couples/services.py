@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from flask import abort
+from flask import abort, url_for
 from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -527,6 +527,7 @@ def _session_entries(couple: Couple) -> Iterable[TimelineEntry]:
             at=session.starts_at or session.created_at,
             kind="session",
             title=f"Session {session.number}",
+            url=url_for("sessions.builder", session_id=session.id),
             detail=f"{status.capitalize()} · {session.minutes} minutes{when}",
             date_only=session.starts_at is None,
         )

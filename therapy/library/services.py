@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort
+from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import Select, and_, case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from therapy import audit
 from therapy.extensions import db
@@ -32,6 +33,7 @@ class LibraryQuery:
     setting: str = ""
     who: str = ""
     starred_only: bool = False
+    starred_first: bool = False
     archived: bool = False
     terms: list[str] = field(default_factory=list)
 
@@ -59,9 +61,27 @@ def visible_to_me() -> Any:
     return or_(Exercise.owner_id.is_(None), Exercise.owner_id == current_user.id)
 
 
+def list_options() -> list[Any]:
+    """Lists show title, summary and facts: leave the long text and JSON columns unloaded."""
+    return [
+        defer(column)
+        for column in (
+            Exercise.why,
+            Exercise.timing,
+            Exercise.steps,
+            Exercise.roles,
+            Exercise.stop_safely,
+            Exercise.prompts,
+            Exercise.cautions,
+            Exercise.search_title,
+            Exercise.search_text,
+        )
+    ]
+
+
 def library_statement(query: LibraryQuery) -> Select[Any]:
     """Exercises matching the query, best first: title matches, then by practice and title."""
-    stmt = select(Exercise).join(Exercise.practice).where(visible_to_me())
+    stmt = select(Exercise).join(Exercise.practice).where(visible_to_me()).options(*list_options())
     if query.archived:
         stmt = stmt.where(Exercise.archived_at.is_not(None), Exercise.owner_id == current_user.id)
     else:
@@ -83,6 +103,9 @@ def library_statement(query: LibraryQuery) -> Select[Any]:
         )
     query.terms = search_terms(query.text)
     order: list[Any] = []
+    if query.starred_first:
+        starred = select(ExerciseStar.exercise_id).where(ExerciseStar.user_id == current_user.id)
+        order.append(case((Exercise.id.in_(starred), 0), else_=1))
     if query.terms:
         patterns = [_like(term) for term in query.terms]
         stmt = stmt.where(*(Exercise.search_text.like(p, escape="\\") for p in patterns))
@@ -93,7 +116,10 @@ def library_statement(query: LibraryQuery) -> Select[Any]:
 
 
 def practices() -> list[Practice]:
-    return list(db.session.scalars(select(Practice).order_by(Practice.position)))
+    """The nine practices and five situations in display order (loaded once a request)."""
+    if "practices" not in g:
+        g.practices = list(db.session.scalars(select(Practice).order_by(Practice.position)))
+    return list(g.practices)
 
 
 def starred_ids(exercise_ids: list[int]) -> set[int]:

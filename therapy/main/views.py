@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from therapy.couples import services as couples
+from therapy.sessions import services as sessions
 
 bp = Blueprint("main", __name__)
 
@@ -49,4 +50,5 @@ def navigation() -> dict[str, object]:
 @login_required
 def dashboard() -> str:
     summary = couples.summary(current_user)
-    return render_template("main/dashboard.html", summary=summary)
+    upcoming = sessions.upcoming_sessions(current_user.id)
+    return render_template("main/dashboard.html", summary=summary, upcoming=upcoming)

@@ -173,3 +173,404 @@ def mark_held(session: TherapySession, *, happened: str, follow_up: str) -> None
     session.held_at = utcnow()
     audit.record("session.held", record_type="session", record_id=session.id)
     db.session.commit()
+
+
+# --- the plan builder --------------------------------------------------------------------
+
+
+class PlanError(ValueError):
+    """A plan change that cannot be made; nothing was changed."""
+
+
+@dataclass
+class ItemEdit:
+    """What the plan form says about one item."""
+
+    minutes: str
+    homework: bool
+    note: str
+
+
+@dataclass
+class PlanChange:
+    """A whole plan form: the order of item ids, each item's fields, and the action."""
+
+    version: str
+    order: list[int]
+    edits: dict[int, ItemEdit]
+    move: tuple[int, int] | None = None  # (item id, new 0-based position)
+    remove: int | None = None
+
+
+@dataclass
+class PlanResult:
+    merged: bool = False  # another tab had changed the plan; both changes were kept
+    dropped: int = 0  # edits to items another tab had removed
+    errors: dict[int, str] | None = None
+
+
+NOTE_MAX = 2000
+
+
+def _parse_int(raw: str) -> int | None:
+    raw = raw.strip()
+    return int(raw) if raw.isdigit() and len(raw) <= 6 else None
+
+
+def parse_plan_form(form: Any) -> PlanChange:
+    """Read the plan form; ids that are not numbers are dropped, not trusted."""
+    order = [i for i in (_parse_int(raw) for raw in form.getlist("order")) if i is not None]
+    edits = {
+        item_id: ItemEdit(
+            minutes=form.get(f"item-{item_id}-minutes", ""),
+            homework=form.get(f"item-{item_id}-homework") == "y",
+            note=form.get(f"item-{item_id}-note", ""),
+        )
+        for item_id in order
+    }
+    change = PlanChange(version=form.get("version", ""), order=order, edits=edits)
+    move = form.get("move", "")
+    if move:
+        item_raw, _, position_raw = move.partition(":")
+        item_id = _parse_int(item_raw)
+        position = int(position_raw) if position_raw.lstrip("-").isdigit() else None
+        if item_id is None or position is None or abs(position) > 10_000:
+            raise PlanError("That move was not understood; nothing was changed.")
+        change.move = (item_id, position)
+    remove = form.get("remove", "")
+    if remove:
+        change.remove = _parse_int(remove)
+        if change.remove is None:
+            raise PlanError("That exercise was not understood; nothing was changed.")
+    return change
+
+
+def _validate_edits(change: PlanChange) -> dict[int, str]:
+    errors: dict[int, str] = {}
+    from therapy.forms import CONTROL_CHARACTERS
+
+    for item_id, edit in change.edits.items():
+        minutes = _parse_int(edit.minutes)
+        if minutes is None or not 1 <= minutes <= 240:
+            errors[item_id] = "Give the minutes as a whole number from 1 to 240."
+        elif len(edit.note) > NOTE_MAX:
+            errors[item_id] = f"Keep the note under {NOTE_MAX} characters."
+        elif CONTROL_CHARACTERS.search(edit.note):
+            errors[item_id] = "Remove the invisible control characters from the note."
+    return errors
+
+
+def apply_plan_change(session: TherapySession, change: PlanChange) -> PlanResult:
+    """Save the plan form. A stale version merges instead of overwriting: no item is lost."""
+    result = PlanResult()
+    errors = _validate_edits(change)
+    if errors:
+        result.errors = errors
+        return result
+    items = {item.id: item for item in session.items}
+    if change.remove is not None and change.remove not in items:
+        raise PlanError("That exercise is no longer in this plan.")
+    result.merged = change.version != str(session.version)
+    # The order as posted, for items that still exist; items another tab added keep
+    # their place at the end rather than disappearing.
+    seen: list[int] = []
+    for item_id in change.order:
+        if item_id in items and item_id not in seen:
+            seen.append(item_id)
+        elif item_id not in items:
+            result.dropped += 1
+    ordered = [items[i] for i in seen] + [item for item in session.items if item.id not in seen]
+    if change.move is not None:
+        item_id, position = change.move
+        if item_id not in items:
+            raise PlanError("That exercise is no longer in this plan.")
+        if not 0 <= position < len(ordered):
+            raise PlanError(
+                f"Position {position + 1} is outside this plan (1 to {len(ordered)}); "
+                "nothing was changed."
+            )
+        moving = items[item_id]
+        ordered.remove(moving)
+        ordered.insert(position, moving)
+    for item_id, edit in change.edits.items():
+        item = items.get(item_id)
+        if item is not None:
+            item.minutes = int(edit.minutes.strip())
+            item.homework = edit.homework
+            item.note = edit.note.strip()
+    if change.remove is not None:
+        gone = items[change.remove]
+        ordered.remove(gone)
+        session.items.remove(gone)
+    session.items[:] = ordered
+    renumber(session)
+    touch(session)
+    audit.record("session.plan", record_type="session", record_id=session.id)
+    db.session.commit()
+    return result
+
+
+# --- adding exercises, and what to warn about ------------------------------------------
+
+# Risk topics named in exercise cautions and in a couple's record; a match earns a warning.
+RISK_TOPICS: dict[str, tuple[str, ...]] = {
+    "violence or coercion": (
+        "violence",
+        "violent",
+        "abuse",
+        "coerc",
+        "threat",
+        "afraid",
+        "fear of",
+        "control",
+    ),
+    "an affair": ("affair", "infidel", "cheat", "unfaithful"),
+    "substance use": ("substance", "alcohol", "drinking", "drug", "addiction"),
+    "a partner planning to leave": (
+        "leave the relationship",
+        "planning to leave",
+        "separat",
+        "divorc",
+        "ending the relationship",
+    ),
+    "trauma": ("trauma",),
+}
+
+
+@dataclass(frozen=True)
+class SafetyWarning:
+    """Why the therapist should pause before adding this exercise."""
+
+    reasons: list[str]
+    cautions: list[str]
+
+
+def _topics(text: str) -> set[str]:
+    folded = text.casefold()
+    return {topic for topic, words in RISK_TOPICS.items() if any(w in folded for w in words)}
+
+
+def safety_warning(couple: Couple, exercise: Exercise) -> SafetyWarning | None:
+    """A warning when the couple's safety flag or record meets what the exercise cautions."""
+    reasons = []
+    kinds = [
+        k
+        for k, on in (
+            ("conflict work", exercise.involves_conflict),
+            ("sharing vulnerabilities", exercise.involves_vulnerability),
+        )
+        if on
+    ]
+    if couple.safety_flag and kinds:
+        reasons.append(
+            f"This couple has a safety flag ({couple.safety_reason or 'no reason recorded'}), "
+            f"and this exercise involves {' and '.join(kinds)}."
+        )
+    record = " ".join(
+        [
+            couple.presenting_concerns or "",
+            couple.safety_reason or "",
+            *(tag.name for tag in couple.tags),
+        ]
+    )
+    shared = _topics(" ".join(exercise.cautions)) & _topics(record)
+    for topic in sorted(shared):
+        reasons.append(f"Its cautions mention {topic}, and so does this couple's record.")
+    if not reasons:
+        return None
+    return SafetyWarning(reasons=reasons, cautions=list(exercise.cautions))
+
+
+def recently_used_exercise_ids(
+    couple: Couple, *, sessions: int = 3, exclude: TherapySession | None = None
+) -> set[int]:
+    """Exercises planned in the couple's last few sessions (by number)."""
+    recent = (
+        select(TherapySession.id)
+        .where(
+            TherapySession.couple_id == couple.id,
+            TherapySession.status != SessionStatus.CANCELLED.value,
+        )
+        .order_by(TherapySession.number.desc())
+        .limit(sessions)
+    )
+    if exclude is not None:
+        recent = recent.where(TherapySession.id != exclude.id)
+    rows = db.session.scalars(
+        select(PlanItem.exercise_id).where(PlanItem.session_id.in_(recent.scalar_subquery()))
+    )
+    return {exercise_id for exercise_id in rows if exercise_id is not None}
+
+
+def previous_session(session: TherapySession) -> TherapySession | None:
+    """The couple's session numbered just before this one that has a plan, if any."""
+    return db.session.scalar(
+        select(TherapySession)
+        .where(
+            TherapySession.couple_id == session.couple_id,
+            TherapySession.number < session.number,
+            TherapySession.items.any(),
+        )
+        .order_by(TherapySession.number.desc())
+        .limit(1)
+    )
+
+
+def has_previous_plan(session: TherapySession) -> bool:
+    """Whether an earlier session of the couple has a plan to start from."""
+    earlier = select(TherapySession.id).where(
+        TherapySession.couple_id == session.couple_id,
+        TherapySession.number < session.number,
+        TherapySession.items.any(),
+    )
+    return bool(db.session.scalar(select(earlier.exists())))
+
+
+def copy_plan(
+    session: TherapySession, source_items: list[dict[str, Any]], exercises: dict[int, Exercise]
+) -> int:
+    """Append items described as plain dicts (from a template or an earlier plan)."""
+    added = 0
+    for spec in source_items:
+        exercise = exercises.get(int(spec.get("exercise_id") or 0))
+        if exercise is None or len(session.items) >= MAX_ITEMS:
+            continue
+        add_item(
+            session,
+            exercise,
+            minutes=int(spec.get("minutes") or exercise.minutes),
+            homework=bool(spec.get("homework")),
+            note=str(spec.get("note") or ""),
+        )
+        added += 1
+    touch(session)
+    db.session.commit()
+    return added
+
+
+def plan_as_specs(session: TherapySession) -> list[dict[str, Any]]:
+    return [
+        {
+            "exercise_id": item.exercise_id,
+            "minutes": item.minutes,
+            "homework": item.homework,
+            "note": item.note,
+        }
+        for item in session.items
+        if item.exercise_id is not None
+    ]
+
+
+# --- suggestions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    exercise: Exercise
+    reason: str
+
+
+def practice_priorities(session: TherapySession) -> list[tuple[Practice, str]]:
+    """Practices to suggest from, most needed first, each with the reason shown."""
+    return [(practice, f"{practice.name}: a focus of this session") for practice in session.focus]
+
+
+def suggestions(session: TherapySession, couple: Couple, *, limit: int = 6) -> list[Suggestion]:
+    """Exercises from the practices that need it most, skipping those used lately."""
+    priorities = practice_priorities(session)
+    if not priorities:
+        return []
+    used = recently_used_exercise_ids(couple, exclude=session) | {
+        item.exercise_id for item in session.items if item.exercise_id is not None
+    }
+    rank = {practice.id: index for index, (practice, _) in enumerate(priorities)}
+    reasons = {practice.id: reason for practice, reason in priorities}
+    from therapy.library.services import list_options, visible_to_me
+
+    # At most `limit` candidates per practice, chosen in the database.
+    place = func.row_number().over(partition_by=Exercise.practice_id, order_by=Exercise.title)
+    ranked = (
+        select(Exercise.id, place.label("place"))
+        .where(
+            visible_to_me(),
+            Exercise.archived_at.is_(None),
+            Exercise.practice_id.in_(list(rank)),
+            Exercise.id.not_in(used) if used else Exercise.id.is_not(None),
+        )
+        .subquery()
+    )
+    candidates = db.session.scalars(
+        select(Exercise)
+        .where(Exercise.id.in_(select(ranked.c.id).where(ranked.c.place <= limit)))
+        .options(*list_options())
+        .order_by(Exercise.title)
+    ).all()
+    # Round-robin over the practices, in priority order, so each gets a turn.
+    by_practice: dict[int, list[Exercise]] = {}
+    for exercise in candidates:
+        by_practice.setdefault(exercise.practice_id, []).append(exercise)
+    chosen: list[Suggestion] = []
+    while len(chosen) < limit and any(by_practice.values()):
+        for practice_id in sorted(by_practice, key=rank.__getitem__):
+            if by_practice[practice_id] and len(chosen) < limit:
+                chosen.append(Suggestion(by_practice[practice_id].pop(0), reasons[practice_id]))
+    return chosen
+
+
+# --- the dashboard ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpcomingSession:
+    session_id: int
+    couple_id: int
+    couple_label: str
+    number: int
+    starts_at: datetime
+    status: str
+    items: int
+    today: bool
+
+
+def upcoming_sessions(owner_id: int, *, days: int = 7) -> list[UpcomingSession]:
+    """Today's and this week's sessions of the therapist's couples, in time order."""
+    from datetime import timedelta
+
+    from therapy import timeutil
+
+    today = timeutil.local_today()
+    start = datetime.combine(today, datetime.min.time(), tzinfo=timeutil.zone())
+    end = start + timedelta(days=days)
+    tomorrow = start + timedelta(days=1)
+    item_count = (
+        select(func.count(PlanItem.id))
+        .where(PlanItem.session_id == TherapySession.id)
+        .correlate(TherapySession)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(TherapySession, Couple.label, item_count)
+        .join(Couple, Couple.id == TherapySession.couple_id)
+        .where(
+            Couple.owner_id == owner_id,
+            Couple.archived_at.is_(None),
+            TherapySession.status != SessionStatus.CANCELLED.value,
+            TherapySession.starts_at >= start,
+            TherapySession.starts_at < end,
+        )
+        .order_by(TherapySession.starts_at)
+    ).all()
+    return [
+        UpcomingSession(
+            session_id=session.id,
+            couple_id=session.couple_id,
+            couple_label=label,
+            number=session.number,
+            starts_at=session.starts_at,
+            status=session.status,
+            items=items,
+            today=session.starts_at < tomorrow,
+        )
+        for session, label, items in rows
+        if session.starts_at is not None
+    ]

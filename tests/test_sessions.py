@@ -1,0 +1,515 @@
+"""Sessions and the plan builder: items, order, minutes, homework, templates, safety."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from therapy.extensions import db
+from therapy.models import AuditEvent, Exercise, PlanItem, PlanTemplate, TherapySession
+
+
+@pytest.fixture
+def couple(make_couple, therapist):
+    return make_couple(therapist, "Zoë", "Łukasz", default_session_minutes=50)
+
+
+@pytest.fixture
+def session_id(app, logged_in, library, couple):
+    response = logged_in.post(
+        f"/couples/{couple}/sessions/new",
+        data={
+            "date": "2026-12-02",
+            "time": "14:00",
+            "minutes": "50",
+            "status": "planned",
+            "start_from": "blank",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def exercise_id(library, key=None, index=0):
+    return library.id(key) if key else sorted(library.ids.values())[index]
+
+
+def add(client, session_id, exercise, **extra):
+    return client.post(
+        f"/sessions/{session_id}/items", data={"exercise_id": str(exercise), **extra}
+    )
+
+
+def plan(app, session_id):
+    with app.app_context():
+        session = db.session.get(TherapySession, session_id)
+        return [
+            (i.id, i.exercise_id, i.minutes, i.homework, i.note, i.position) for i in session.items
+        ], session.version
+
+
+def plan_form(app, session_id, **changes):
+    items, version = plan(app, session_id)
+    data = {"version": str(version), "order": [str(i[0]) for i in items]}
+    for item_id, _, minutes, homework, note, _ in items:
+        data[f"item-{item_id}-minutes"] = str(minutes)
+        if homework:
+            data[f"item-{item_id}-homework"] = "y"
+        data[f"item-{item_id}-note"] = note
+    data.update(changes)
+    return data
+
+
+def calm_exercises(app, library, count):
+    """Exercises that raise no safety warning for any couple."""
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Exercise)
+            .where(
+                Exercise.involves_conflict.is_(False), Exercise.involves_vulnerability.is_(False)
+            )
+            .order_by(Exercise.id)
+        )
+        return [e.id for e in rows if not e.cautions][:count]
+
+
+def test_new_session_is_numbered_with_the_couple_default_length(app, logged_in, couple, session_id):
+    page = logged_in.get(f"/couples/{couple}/sessions/new").get_data(as_text=True)
+    assert 'value="50"' in page
+    second = logged_in.post(
+        f"/couples/{couple}/sessions/new",
+        data={"date": "", "time": "", "minutes": "80", "status": "draft", "start_from": "blank"},
+    )
+    with app.app_context():
+        sessions = db.session.scalars(select(TherapySession).order_by(TherapySession.number))
+        assert [(s.number, s.minutes, s.status) for s in sessions] == [
+            (1, 50, "planned"),
+            (2, 80, "draft"),
+        ]
+        first = db.session.get(TherapySession, session_id)
+        assert first.starts_at == datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
+    assert second.status_code == 302
+
+
+def test_add_reorder_and_remove_items(app, logged_in, library, session_id):
+    ids = calm_exercises(app, library, 3)
+    for exercise in ids:
+        assert add(logged_in, session_id, exercise).status_code == 302
+    items, _ = plan(app, session_id)
+    assert [i[1] for i in items] == ids
+    third = items[2][0]
+    response = logged_in.post(
+        f"/sessions/{session_id}/plan", data=plan_form(app, session_id, move=f"{third}:0")
+    )
+    assert response.status_code == 302 and "moved=" in response.headers["Location"]
+    assert [i[1] for i in plan(app, session_id)[0]] == [ids[2], ids[0], ids[1]]
+    # Drag and drop posts the whole order.
+    order = [str(items[1][0]), str(items[0][0]), str(items[2][0])]
+    logged_in.post(f"/sessions/{session_id}/plan", data=plan_form(app, session_id, order=order))
+    assert [i[1] for i in plan(app, session_id)[0]] == [ids[1], ids[0], ids[2]]
+    logged_in.post(
+        f"/sessions/{session_id}/plan", data=plan_form(app, session_id, remove=str(items[0][0]))
+    )
+    items_after, _ = plan(app, session_id)
+    assert [i[1] for i in items_after] == [ids[1], ids[2]]
+    assert [i[5] for i in items_after] == [0, 1]
+
+
+def test_minutes_total_and_over_length_warning(app, logged_in, library, session_id):
+    ids = calm_exercises(app, library, 2)
+    for exercise in ids:
+        add(logged_in, session_id, exercise)
+    items, _ = plan(app, session_id)
+    data = plan_form(app, session_id)
+    data[f"item-{items[0][0]}-minutes"] = "30"
+    data[f"item-{items[1][0]}-minutes"] = "35"
+    data.pop(f"item-{items[0][0]}-homework", None)
+    data.pop(f"item-{items[1][0]}-homework", None)
+    logged_in.post(f"/sessions/{session_id}/plan", data=data)
+    page = logged_in.get(f"/sessions/{session_id}").get_data(as_text=True)
+    assert "65 of 50 minutes" in page and "Over by 15 minutes" in page
+    data[f"item-{items[1][0]}-minutes"] = "20"
+    logged_in.post(
+        f"/sessions/{session_id}/plan",
+        data=plan_form(app, session_id) | {f"item-{items[1][0]}-minutes": "20"},
+    )
+    page = logged_in.get(f"/sessions/{session_id}").get_data(as_text=True)
+    assert "50 of 50 minutes" in page and "Over by" not in page
+
+
+def test_homework_is_not_counted_in_session_minutes_and_can_be_marked(
+    app, logged_in, library, session_id
+):
+    ids = calm_exercises(app, library, 2)
+    for exercise in ids:
+        add(logged_in, session_id, exercise)
+    items, _ = plan(app, session_id)
+    data = plan_form(app, session_id)
+    for item in items:
+        data.pop(f"item-{item[0]}-homework", None)
+    data[f"item-{items[1][0]}-homework"] = "y"
+    data[f"item-{items[1][0]}-note"] = "Try it on Sunday morning."
+    logged_in.post(f"/sessions/{session_id}/plan", data=data)
+    items, _ = plan(app, session_id)
+    assert [i[3] for i in items] == [False, True]
+    assert items[1][4] == "Try it on Sunday morning."
+    page = logged_in.get(f"/sessions/{session_id}").get_data(as_text=True)
+    assert f"{items[0][2]} of 50 minutes" in page and "1 as homework" in page
+
+
+def test_save_and_apply_a_template(app, logged_in, library, couple, session_id):
+    ids = calm_exercises(app, library, 2)
+    for exercise in ids:
+        add(logged_in, session_id, exercise)
+    response = logged_in.post(f"/sessions/{session_id}/template", data={"name": "Intake plan"})
+    assert response.status_code == 302
+    with app.app_context():
+        template = db.session.scalar(select(PlanTemplate))
+        assert template.name == "Intake plan" and len(template.items) == 2
+    new = logged_in.post(
+        f"/couples/{couple}/sessions/new",
+        data={
+            "date": "2026-12-09",
+            "time": "14:00",
+            "minutes": "50",
+            "status": "planned",
+            "start_from": f"template:{template.id}",
+        },
+    )
+    new_id = int(new.headers["Location"].rsplit("/", 1)[1])
+    assert [i[1] for i in plan(app, new_id)[0]] == ids
+
+
+def test_start_from_the_previous_session(app, logged_in, library, couple, session_id):
+    ids = calm_exercises(app, library, 3)
+    for exercise in ids:
+        add(logged_in, session_id, exercise)
+    new = logged_in.post(
+        f"/couples/{couple}/sessions/new",
+        data={
+            "date": "2026-12-09",
+            "time": "14:00",
+            "minutes": "50",
+            "status": "planned",
+            "start_from": "blank",
+        },
+    )
+    new_id = int(new.headers["Location"].rsplit("/", 1)[1])
+    assert plan(app, new_id)[0] == []
+    logged_in.post(f"/sessions/{new_id}/start-from", data={"source": "previous"})
+    assert [i[1] for i in plan(app, new_id)[0]] == ids
+
+
+def test_snapshot_survives_an_exercise_edit(app, logged_in, library, session_id):
+    source = exercise_id(library, index=0)
+    copy = logged_in.post(f"/exercises/{source}/copy")
+    mine = int(copy.headers["Location"].split("/")[2])
+    add(logged_in, session_id, mine)
+    with app.app_context():
+        original_title = db.session.get(Exercise, mine).title
+        exercise = db.session.get(Exercise, mine)
+        exercise.title = "Rewritten later"
+        exercise.steps = ["A different first step."]
+        db.session.commit()
+        item = db.session.scalar(select(PlanItem).where(PlanItem.session_id == session_id))
+        assert item.snapshot["title"] == original_title
+        assert "A different first step." not in item.snapshot["steps"]
+    page = logged_in.get(f"/sessions/{session_id}").get_data(as_text=True)
+    assert original_title in page.replace("&#39;", "'")
+
+
+def test_safety_flag_warns_before_conflict_work(app, logged_in, library, therapist, make_couple):
+    flagged = make_couple(
+        therapist, "Björn", "Aino", safety_flag=True, safety_reason="Possible coercive control"
+    )
+    new = logged_in.post(
+        f"/couples/{flagged}/sessions/new",
+        data={
+            "date": "2026-12-02",
+            "time": "14:00",
+            "minutes": "50",
+            "status": "planned",
+            "start_from": "blank",
+        },
+    )
+    sid = int(new.headers["Location"].rsplit("/", 1)[1])
+    conflict = exercise_id(library, "conflict-pause-plan")
+    response = add(logged_in, sid, conflict)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Before you add" in page and "Possible coercive control" in page
+    assert "involves conflict work" in page
+    assert plan(app, sid)[0] == []
+    assert add(logged_in, sid, conflict, confirm="yes").status_code == 302
+    assert [i[1] for i in plan(app, sid)[0]] == [conflict]
+
+
+def test_matching_cautions_warn_even_without_the_flag(
+    app, logged_in, library, therapist, make_couple
+):
+    couple = make_couple(
+        therapist,
+        "Mateo",
+        "Julián",
+        presenting_concerns="Rebuilding trust after an affair came out.",
+    )
+    new = logged_in.post(
+        f"/couples/{couple}/sessions/new",
+        data={
+            "date": "2026-12-02",
+            "time": "14:00",
+            "minutes": "50",
+            "status": "planned",
+            "start_from": "blank",
+        },
+    )
+    sid = int(new.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        affair = db.session.scalar(
+            select(Exercise).where(Exercise.cautions.cast(db.String).like("%affair%")).limit(1)
+        )
+    page = add(logged_in, sid, affair.id).get_data(as_text=True)
+    assert "cautions mention an affair" in page
+
+
+def test_suggestions_come_from_focus_practices_and_skip_recent_exercises(
+    app, logged_in, library, couple
+):
+    with app.app_context():
+        from therapy.models import Practice
+
+        humor = db.session.scalar(select(Practice).where(Practice.slug == "humor"))
+        humor_ids = list(
+            db.session.scalars(select(Exercise.id).where(Exercise.practice_id == humor.id))
+        )
+    first = logged_in.post(
+        f"/couples/{couple}/sessions/new",
+        data={
+            "date": "2026-11-01",
+            "time": "14:00",
+            "minutes": "50",
+            "status": "planned",
+            "start_from": "blank",
+            "focus": str(humor.id),
+        },
+    )
+    first_id = int(first.headers["Location"].rsplit("/", 1)[1])
+    add(logged_in, first_id, humor_ids[0])
+    second = logged_in.post(
+        f"/couples/{couple}/sessions/new",
+        data={
+            "date": "2026-11-08",
+            "time": "14:00",
+            "minutes": "50",
+            "status": "planned",
+            "start_from": "blank",
+            "focus": str(humor.id),
+        },
+    )
+    second_id = int(second.headers["Location"].rsplit("/", 1)[1])
+    page = logged_in.get(f"/sessions/{second_id}").get_data(as_text=True)
+    suggested = page.split("Suggested exercises", 1)[1].split("</ul>", 1)[0]
+    assert "A shared sense of humor: a focus of this session" in suggested
+    suggested_ids = {int(n) for n in re.findall(r'name="exercise_id" value="(\d+)"', suggested)}
+    assert suggested_ids and suggested_ids <= set(humor_ids)
+    assert humor_ids[0] not in suggested_ids
+
+
+def test_two_tabs_reordering_do_not_lose_an_item(app, logged_in, library, session_id):
+    ids = calm_exercises(app, library, 3)
+    for exercise in ids[:2]:
+        add(logged_in, session_id, exercise)
+    tab_one = plan_form(app, session_id)
+    # Tab two adds an exercise meanwhile.
+    add(logged_in, session_id, ids[2])
+    # Tab one, still showing two items, reverses them and saves with its old version.
+    tab_one["order"] = list(reversed(tab_one["order"]))
+    response = logged_in.post(f"/sessions/{session_id}/plan", data=tab_one)
+    assert response.status_code == 302
+    assert [i[1] for i in plan(app, session_id)[0]] == [ids[1], ids[0], ids[2]]
+    page = logged_in.get(f"/sessions/{session_id}").get_data(as_text=True)
+    assert "changed in another tab" in page
+
+
+@pytest.mark.parametrize("bad", ["-5", "0", "241", "ten", ""])
+def test_bad_minutes_are_refused_and_nothing_changes(app, logged_in, library, session_id, bad):
+    add(logged_in, session_id, calm_exercises(app, library, 1)[0])
+    before = plan(app, session_id)
+    item_id = before[0][0][0]
+    response = logged_in.post(
+        f"/sessions/{session_id}/plan",
+        data=plan_form(
+            app, session_id, **{f"item-{item_id}-minutes": bad, f"item-{item_id}-note": "kept"}
+        ),
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "whole number from 1 to 240" in page
+    assert ">kept</textarea>" in page
+    assert plan(app, session_id) == before
+
+
+def test_unknown_or_foreign_exercise_ids_are_refused(
+    app, logged_in, client, auth, library, session_id, make_user
+):
+    other = make_user("other@example.com")
+    with app.app_context():
+        from therapy.models import Exercise as E
+
+        template = db.session.scalar(select(E).limit(1))
+        foreign = E(
+            owner_id=other.id,
+            practice_id=template.practice_id,
+            title="Not yours",
+            summary="s",
+            why="w",
+            minutes=5,
+            setting="either",
+            who="together",
+            format="game",
+            steps=["a"],
+        )
+        db.session.add(foreign)
+        db.session.commit()
+        foreign_id = foreign.id
+    for bad in (str(foreign_id), "999999", "abc", "-1", ""):
+        response = add(logged_in, session_id, bad)
+        assert response.status_code == 422
+        assert "not in your library" in response.get_data(as_text=True)
+    assert plan(app, session_id)[0] == []
+
+
+@pytest.mark.parametrize("move", ["{item}:5", "{item}:-1", "{item}:x", "99999:0"])
+def test_positions_out_of_range_are_refused(app, logged_in, library, session_id, move):
+    for exercise in calm_exercises(app, library, 2):
+        add(logged_in, session_id, exercise)
+    before = plan(app, session_id)
+    item_id = before[0][0][0]
+    response = logged_in.post(
+        f"/sessions/{session_id}/plan",
+        data=plan_form(app, session_id, move=move.format(item=item_id)),
+    )
+    assert response.status_code == 422
+    assert "nothing was changed" in response.get_data(as_text=True) or "no longer in" in (
+        response.get_data(as_text=True)
+    )
+    assert plan(app, session_id) == before
+
+
+def test_notes_and_mark_held_make_homework_the_assignments(
+    app, logged_in, library, couple, session_id
+):
+    ids = calm_exercises(app, library, 2)
+    for exercise in ids:
+        add(logged_in, session_id, exercise)
+    items, _ = plan(app, session_id)
+    data = plan_form(app, session_id)
+    data.pop(f"item-{items[0][0]}-homework", None)
+    data[f"item-{items[1][0]}-homework"] = "y"
+    logged_in.post(f"/sessions/{session_id}/plan", data=data)
+    page = logged_in.get(f"/sessions/{session_id}/notes").get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    response = logged_in.post(
+        f"/sessions/{session_id}/notes",
+        data={
+            "notes_happened": "Talked about evenings.",
+            "notes_follow_up": "Ask about Sunday.",
+            "version": version,
+            "action": "held",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        from therapy.models import Couple
+        from therapy.sessions.services import current_assignments
+
+        session = db.session.get(TherapySession, session_id)
+        assert session.status == "held" and session.notes_follow_up == "Ask about Sunday."
+        assignments = current_assignments(db.session.get(Couple, couple))
+        assert [a.item_id for a in assignments] == [items[1][0]]
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+        assert {"session.create", "session.plan", "session.held"} <= actions
+
+
+def test_builder_query_count_is_the_same_for_3_and_20_items(
+    app, logged_in, library, session_id, count_queries
+):
+    ids = calm_exercises(app, library, 20)
+
+    def measure() -> int:
+        with count_queries() as counter:
+            assert logged_in.get(f"/sessions/{session_id}").status_code == 200
+        return counter.count
+
+    for exercise in ids[:3]:
+        add(logged_in, session_id, exercise)
+    three = measure()
+    for exercise in ids[3:20]:
+        add(logged_in, session_id, exercise)
+    assert len(plan(app, session_id)[0]) == 20
+    assert measure() == three
+
+
+def test_another_therapist_gets_404_on_every_session_url(
+    app, client, auth, library, therapist, make_user, session_id
+):
+    auth.logout()
+    intruder = make_user("intruder@example.com")
+    auth.login(intruder)
+    before = plan(app, session_id)
+    rules = [
+        r
+        for r in app.url_map.iter_rules()
+        if "session_id" in r.arguments and r.endpoint.startswith("sessions.")
+    ]
+    assert len(rules) >= 6
+    for rule in rules:
+        for sid in (session_id, session_id + 1, session_id - 1):
+            url = rule.rule.replace("<int:session_id>", str(sid))
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                data = {
+                    "exercise_id": "1",
+                    "order": ["1"],
+                    "version": "1",
+                    "name": "x",
+                    "source": "previous",
+                    "minutes": "50",
+                    "status": "held",
+                }
+                response = client.open(
+                    url,
+                    method=method,
+                    data={**data, "csrf_token": client.csrf_token()} if method == "POST" else None,
+                )
+                assert response.status_code == 404, (method, url)
+    with app.app_context():
+        couple_id = db.session.get(TherapySession, session_id).couple_id
+    response = client.post(
+        f"/couples/{couple_id}/sessions/new",
+        data={"minutes": "50", "status": "planned", "start_from": "blank"},
+    )
+    assert response.status_code == 404
+    assert plan(app, session_id) == before
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(TherapySession)) == 1
+
+
+def test_dashboard_shows_today_and_this_week(app, logged_in, couple, therapist):
+    from datetime import timedelta
+
+    from therapy.models import Couple
+    from therapy.sessions import services
+
+    now = datetime.now(UTC)
+    with app.app_context():
+        owner_couple = db.session.get(Couple, couple)
+        soon = services.create_session(owner_couple, starts_at=now + timedelta(days=2))
+        later = services.create_session(owner_couple, starts_at=now + timedelta(days=20))
+        soon_id, later_id = soon.id, later.id
+    page = logged_in.get("/").get_data(as_text=True)
+    assert "Today and this week" in page
+    assert f"/sessions/{soon_id}" in page and f"/sessions/{later_id}" not in page
+    assert "Zoë &amp; Łukasz · session 1" in page
