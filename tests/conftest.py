@@ -9,12 +9,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, make_url, text
 from werkzeug.test import TestResponse
 
 from therapy import create_app
@@ -24,8 +25,22 @@ TEST_PASSWORD = "correct horse battery staple"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("REDIS_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+# pytest-xdist runs the suite in several processes ("gw0", "gw1", ...); each gets its own
+# PostgreSQL database and Redis database so one worker's clean-up never touches another's.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") and WORKER[2:].isdigit() else 0
+
+
+def worker_redis_url(url: str | None) -> str | None:
+    if not url or not WORKER:
+        return url
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(number - WORKER_INDEX) % 16}"))
+
+
+REDIS_URL = worker_redis_url(os.environ.get("REDIS_URL"))
 
 
 def base_config(database_url: str) -> dict[str, Any]:
@@ -64,18 +79,42 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _worker_database(url: str) -> tuple[str, Callable[[], None]]:
+    """This worker's own copy of the CI database (created empty), and how to drop it."""
+    if not WORKER:
+        return url, lambda: None
+    base = make_url(url)
+    name = f"{base.database}_{WORKER}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+    def run(statement: str) -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(statement)
+
+    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
+
+
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The CI PostgreSQL database, migrated from empty once per run."""
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The CI PostgreSQL database (one per worker), migrated from empty once per run."""
     assert POSTGRES_URL
-    app = build_app(POSTGRES_URL, tmp_path_factory.mktemp("pg"))
+    url, drop = _worker_database(POSTGRES_URL)
+    app = build_app(url, tmp_path_factory.mktemp("pg"))
     with app.app_context():
         db.session.execute(text("DROP SCHEMA public CASCADE"))
         db.session.execute(text("CREATE SCHEMA public"))
         db.session.commit()
         upgrade()
         db.engine.dispose()
-    return POSTGRES_URL
+    yield url
+    drop()
 
 
 def _empty_postgres(app: Flask) -> None:
