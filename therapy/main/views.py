@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from therapy.couples import services as couples
+from therapy.progress import attention
 
 bp = Blueprint("main", __name__)
 
@@ -49,4 +50,10 @@ def navigation() -> dict[str, object]:
 @login_required
 def dashboard() -> str:
     summary = couples.summary(current_user)
-    return render_template("main/dashboard.html", summary=summary)
+    needing = attention.needing_attention(current_user)
+    return render_template(
+        "main/dashboard.html",
+        summary=summary,
+        attention=needing[: attention.SHOWN],
+        attention_more=max(0, len(needing) - attention.SHOWN),
+    )
