@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -18,6 +19,10 @@ from typing import Any
 
 import pygal
 from pygal.style import Style
+
+# pygal appends a legacy sys.meta_path finder for its map plugins (unused here); without
+# find_spec it makes every failed import anywhere warn on Python 3.11+. Take it out.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 # Partner A solid green, partner B dashed orange; markers also differ in size and fill,
 # so nothing depends on colour alone.
