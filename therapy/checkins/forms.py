@@ -71,6 +71,8 @@ class ChoiceField(RadioField):
             **kwargs,
         )
         self.message = message
+        # Rendered by the form macro as a radio group: a fieldset with a legend.
+        self.type = "RadioField"
 
     def pre_validate(self, form: Any) -> None:
         values = {str(choice.value) for choice in self.choices or []}

@@ -35,6 +35,12 @@ STYLE = Style(
     foreground_subtle="#d5d9dd",
     opacity="1",
     opacity_hover="1",
+    stroke_opacity="1",
+    stroke_opacity_hover="1",
+    guide_stroke_color="#d5d9dd",
+    major_guide_stroke_color="#b8bfc6",
+    guide_stroke_dasharray="3,3",
+    major_guide_stroke_dasharray="3,3",
     colors=COLOURS,
     font_family="'Tandem Sans', 'DejaVu Sans', Arial, sans-serif",
     label_font_size=13,
@@ -61,6 +67,7 @@ class LineSpec:
     changes: tuple[float | None, ...] = ()  # the partner's value where it changed reliably
     cutoff: float | None = None
     cutoff_label: str = ""
+    wide: bool = True  # full page width; practices are drawn smaller, two to a row
 
 
 @dataclass(frozen=True)
@@ -110,21 +117,22 @@ def _label_every(count: int) -> int:
     return max(1, (count + 7) // 8)
 
 
-def _options(labels: Sequence[str]) -> dict[str, Any]:
+def _options(labels: Sequence[str], wide: bool = True) -> dict[str, Any]:
     return {
         "style": STYLE,
-        "width": 760,
-        "height": 320,
+        "width": 760 if wide else 520,
+        "height": 360 if wide else 320,
         "explicit_size": False,
         "js": [],
         "disable_xml_declaration": True,
-        "legend_at_bottom": True,
-        "legend_at_bottom_columns": 3,
+        # The legend is HTML under the chart (see progress/_chart.html): it wraps on a
+        # phone, and pygal clips a second legend row.
+        "show_legend": False,
         "show_minor_x_labels": False,
         "x_labels_major_every": _label_every(len(labels)),
-        "truncate_legend": -1,
         "truncate_label": -1,
         "margin": 12,
+        "margin_right": 36,
         "spacing": 12,
     }
 
@@ -138,7 +146,7 @@ def _render_line(spec: LineSpec) -> str:
         range=(spec.minimum, spec.maximum),
         allow_interruptions=True,
         dots_size=3.5,
-        **_options(spec.labels),
+        **_options(spec.labels, spec.wide),
     )
     chart.x_labels = list(spec.labels)
     name_a, name_b = spec.names
@@ -151,7 +159,7 @@ def _render_line(spec: LineSpec) -> str:
             "Difference between them",
             _points(spec.gap),
             stroke_style={"width": 1.5, "dasharray": "2, 4"},
-            show_dots=False,
+            dots_size=2,
         )
     if spec.changes and any(value is not None for value in spec.changes):
         chart.add(
@@ -167,7 +175,7 @@ def _render_line(spec: LineSpec) -> str:
         )
     if spec.cutoff is not None:
         chart.add(
-            spec.cutoff_label or f"Cut-off {spec.cutoff:g}",
+            f"Cut-off {spec.cutoff:g}",
             [spec.cutoff] * len(spec.labels),
             show_dots=False,
             stroke_style={"width": 2, "dasharray": "12, 6"},
@@ -176,7 +184,15 @@ def _render_line(spec: LineSpec) -> str:
 
 
 def _render_bars(spec: BarSpec) -> str:
-    chart = pygal.StackedBar(**_options(spec.labels))
+    highest = max(
+        (f + p + n for f, p, n in zip(spec.fully, spec.partly, spec.not_done, strict=True)),
+        default=1,
+    )
+    chart = pygal.StackedBar(
+        range=(0, max(1, highest)),
+        y_labels=list(range(0, max(1, highest) + 1)),
+        **_options(spec.labels),
+    )
     chart.x_labels = list(spec.labels)
     chart.add("Fully", list(spec.fully))
     chart.add("Partly", list(spec.partly))

@@ -73,10 +73,16 @@ class Chart:
     cutoff: float | None = None
     cutoff_label: str = ""
     source: str = ""
+    wide: bool = True
 
     @property
     def has_data(self) -> bool:
         return bool(self.rows)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The chart image's width and height (as drawn by progress.charts)."""
+        return (760, 360) if self.wide else (520, 320)
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,16 @@ def default_range(today: date) -> tuple[date, date]:
 
 
 def _label(week: date) -> str:
-    return f"{week.day} {week:%b %y}"
+    return f"{week.day} {week:%b %Y}"
+
+
+def _axis_labels(weeks: list[date]) -> tuple[str, ...]:
+    """Short x-axis labels: "3 Mar", with the year on the first and at each new year."""
+    labels = []
+    for index, week in enumerate(weeks):
+        new_year = index == 0 or weeks[index - 1].year != week.year
+        labels.append(f"{week.day} {week:%b %Y}" if new_year else f"{week.day} {week:%b}")
+    return tuple(labels)
 
 
 def _with_changes(
@@ -185,7 +200,7 @@ def _chart(
                 marked = cell.value if marked is None else marked
         change_values.append(marked)
     spec = charts.LineSpec(
-        labels=tuple(_label(row.week) for row in rows),
+        labels=_axis_labels([row.week for row in rows]),
         partner_a=tuple(row.a.value if row.a else None for row in rows),
         partner_b=tuple(row.b.value if row.b else None for row in rows),
         names=(name_a, name_b),
@@ -195,6 +210,7 @@ def _chart(
         changes=tuple(change_values),
         cutoff=cutoff,
         cutoff_label=cutoff_label,
+        wide=unit != "rating",
     )
     image = charts.line_chart(spec) if rows else ""
     return Chart(
@@ -212,6 +228,7 @@ def _chart(
         cutoff=cutoff,
         cutoff_label=cutoff_label,
         source=source,
+        wide=spec.wide,
     )
 
 
@@ -365,7 +382,7 @@ def _homework(couple: Couple, result: Progress) -> None:
     ]
     if result.homework:
         spec = charts.BarSpec(
-            labels=tuple(_label(w.week) for w in result.homework),
+            labels=_axis_labels([w.week for w in result.homework]),
             fully=tuple(w.fully for w in result.homework),
             partly=tuple(w.partly for w in result.homework),
             not_done=tuple(w.not_done for w in result.homework),

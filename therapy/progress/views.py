@@ -23,6 +23,8 @@ def show(couple_id: int) -> str:
     form = RangeForm(formdata=request.args)
     form.validate()
     start, end = form.period(services.default_range(timeutil.local_today()))
+    if not form.errors:
+        form.start.data, form.end.data = start, end
     couple_view = request.args.get("view") == "couple"
     progress = services.build(couple, start, end, couple_view=couple_view)
     report = ReportForm(formdata=None, start=start, end=end)
