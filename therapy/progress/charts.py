@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import sys
 import threading
 from collections import OrderedDict
@@ -108,9 +109,17 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+# Tooltip data (read by pygal's script, which an <img> never runs) and decimals:
+# taking them out halves a chart with two years of weeks, and a report stays printable.
+TOOLTIP_DATA = re.compile(r"<desc[^>]*>[^<]*</desc>")
+LONG_DECIMAL = re.compile(r"(\d)\.\d+")  # whole pixels are exact enough
+MANY_POINTS = 52
+
+
 def _data_url(svg: str | bytes) -> str:
-    raw = svg.encode() if isinstance(svg, str) else svg
-    return "data:image/svg+xml;base64," + base64.b64encode(raw).decode("ascii")
+    text = svg.decode() if isinstance(svg, bytes) else svg
+    text = LONG_DECIMAL.sub(r"\1", TOOLTIP_DATA.sub("", text))
+    return "data:image/svg+xml;base64," + base64.b64encode(text.encode()).decode("ascii")
 
 
 def _label_every(count: int) -> int:
@@ -146,6 +155,8 @@ def _render_line(spec: LineSpec) -> str:
         range=(spec.minimum, spec.maximum),
         allow_interruptions=True,
         dots_size=3.5,
+        # Past a year of weeks the dots merge into the line; the lines alone read better.
+        show_dots=len(spec.labels) <= MANY_POINTS,
         **_options(spec.labels, spec.wide),
     )
     chart.x_labels = list(spec.labels)
@@ -171,6 +182,7 @@ def _render_line(spec: LineSpec) -> str:
                 for value in spec.changes
             ],
             stroke=False,
+            show_dots=True,
             dots_size=9,
         )
     if spec.cutoff is not None:

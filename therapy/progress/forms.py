@@ -21,11 +21,8 @@ class RangeDateField(DateField):
             raise ValueError("Enter a date like 2026-03-14.") from exc
 
 
-class RangeForm(BaseForm):
-    """From and to dates; the page reads them from the query string (no CSRF needed)."""
-
-    class Meta:
-        csrf = False
+class PeriodForm(BaseForm):
+    """From and to dates."""
 
     start = RangeDateField("From", validators=[Optional()])
     end = RangeDateField("To", validators=[Optional()])
@@ -43,11 +40,15 @@ class RangeForm(BaseForm):
         return (start, end) if start <= end else default
 
 
-class ReportForm(RangeForm):
-    """What goes into the progress report PDF. The summary is used once and not stored."""
+class RangeForm(PeriodForm):
+    """The progress page's period, read from the query string (a GET: no CSRF token)."""
 
     class Meta:
-        csrf = True
+        csrf = False
+
+
+class ReportForm(PeriodForm):
+    """What goes into the progress report PDF. The summary is used once and not stored."""
 
     summary = TextAreaField(
         "Your summary for this report",

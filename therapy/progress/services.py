@@ -42,6 +42,29 @@ class Cell:
     value: float
     private: bool = False
     change: int = 0  # +1 reliably better, -1 reliably worse, 0 neither
+    before: float | None = None  # the partner's previous value in the chart
+
+    def text(self, couple_view: bool) -> str:
+        """The cell as the table shows it: the number, then any marks in words."""
+        words = [f"{self.value:g}"]
+        if self.change:
+            words.append("▲ reliable rise" if self.change > 0 else "▼ reliable fall")
+        if self.private and not couple_view:
+            words.append("(private)")
+        return " ".join(words)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One partner's answers in a chart, in brief (the report prints this, not every week)."""
+
+    name: str
+    answered: int
+    first: float
+    latest: float
+    lowest: float
+    highest: float
+    changes: int
 
 
 @dataclass(frozen=True)
@@ -49,12 +72,13 @@ class Row:
     week: date
     a: Cell | None
     b: Cell | None
+    gap: float | None = None
+    week_text: str = ""  # "03 Mar 2026", formatted once here rather than per render
 
-    @property
-    def gap(self) -> float | None:
-        if self.a is None or self.b is None:
-            return None
-        return round(abs(self.a.value - self.b.value), 2)
+
+def make_row(week: date, a: Cell | None, b: Cell | None) -> Row:
+    gap = None if a is None or b is None else round(abs(a.value - b.value), 2)
+    return Row(week, a, b, gap, f"{week:%d %b %Y}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,25 @@ class Chart:
     @property
     def has_data(self) -> bool:
         return bool(self.rows)
+
+    def summaries(self, names: dict[str, str]) -> list[Summary]:
+        found = []
+        for role in ("a", "b"):
+            cells = [getattr(row, role) for row in self.rows if getattr(row, role) is not None]
+            if cells:
+                values = [cell.value for cell in cells]
+                found.append(
+                    Summary(
+                        names.get(role, f"Partner {role.upper()}"),
+                        len(cells),
+                        values[0],
+                        values[-1],
+                        min(values),
+                        max(values),
+                        sum(1 for cell in cells if cell.change),
+                    )
+                )
+        return found
 
     @property
     def size(self) -> tuple[int, int]:
@@ -162,7 +205,7 @@ def _with_changes(
         if previous is not None and abs(value - previous) >= threshold:
             better = value > previous if higher_is_better else value < previous
             change = 1 if better else -1
-        cells[week] = Cell(value, private, change)
+        cells[week] = Cell(value, private, change, previous)
         previous = value
     return cells
 
@@ -184,7 +227,7 @@ def _chart(
     unit: str = "rating",
 ) -> Chart:
     weeks = sorted(set(series.get("a", {})) | set(series.get("b", {})))
-    rows = tuple(Row(w, series.get("a", {}).get(w), series.get("b", {}).get(w)) for w in weeks)
+    rows = tuple(make_row(w, series.get("a", {}).get(w), series.get("b", {}).get(w)) for w in weeks)
     name_a, name_b = names.get("a", "Partner A"), names.get("b", "Partner B")
     change_values: list[float | None] = []
     changes: list[str] = []
@@ -192,7 +235,9 @@ def _chart(
         marked = None
         for role, cell in (("a", row.a), ("b", row.b)):
             if cell is not None and cell.change:
-                direction = "rose" if cell.value > _previous(series[role], row.week) else "fell"
+                direction = (
+                    "rose" if cell.before is not None and cell.value > cell.before else "fell"
+                )
                 changes.append(
                     f"{_label(row.week)}: {names.get(role, role)}'s {unit} {direction} to "
                     f"{cell.value:g} (reliable change, {threshold:g} or more)"
@@ -230,11 +275,6 @@ def _chart(
         source=source,
         wide=spec.wide,
     )
-
-
-def _previous(cells: dict[date, Cell], week: date) -> float:
-    earlier = [w for w in cells if w < week]
-    return cells[max(earlier)].value if earlier else cells[week].value
 
 
 def _alt(title: str, rows: tuple[Row, ...], name_a: str, name_b: str, cutoff: float | None) -> str:

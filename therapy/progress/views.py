@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from therapy import audit, pdf, timeutil
 from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
+from therapy.models import Couple
 from therapy.progress import services
 from therapy.progress.forms import RangeForm, ReportForm
 
@@ -33,22 +34,28 @@ def show(couple_id: int) -> str:
     )
 
 
+def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tuple[str, int]:
+    """The progress page again, the report form as typed, and what went wrong."""
+    start, end = form.period(services.default_range(timeutil.local_today()))
+    progress = services.build(couple, start, end, couple_view=False)
+    page = render_template(
+        "progress/show.html",
+        couple=couple,
+        progress=progress,
+        form=RangeForm(formdata=None, start=start, end=end),
+        report=form,
+        report_problem=problem,
+    )
+    return page, 422
+
+
 @bp.post("/report.pdf")
 @login_required
 def report(couple_id: int) -> Response | tuple[str, int]:
     couple = get_couple_or_404(couple_id)
     form = ReportForm()
     if not form.validate_on_submit():
-        start, end = form.period(services.default_range(timeutil.local_today()))
-        progress = services.build(couple, start, end, couple_view=False)
-        page = render_template(
-            "progress/show.html",
-            couple=couple,
-            progress=progress,
-            form=RangeForm(formdata=None, start=start, end=end),
-            report=form,
-        )
-        return page, 422
+        return _report_refused(couple, form)
     start, end = form.period(services.default_range(timeutil.local_today()))
     progress = services.build(couple, start, end, couple_view=bool(form.for_couple.data))
     html = render_template(
@@ -60,7 +67,14 @@ def report(couple_id: int) -> Response | tuple[str, int]:
         printed_on=timeutil.local_today(),
         for_couple=bool(form.for_couple.data),
     )
-    body = pdf.render_pdf(html, paper=current_user.paper_size, stylesheets=[REPORT_STYLESHEET])
+    try:
+        body = pdf.render_pdf(html, paper=current_user.paper_size, stylesheets=[REPORT_STYLESHEET])
+    except pdf.PdfError:
+        return _report_refused(
+            couple,
+            form,
+            "This report is too long to print in one go. Choose a shorter period and try again.",
+        )
     audit.record("report.export", record_type="couple", record_id=couple.id)
     db.session.commit()
     response = make_response(body)
