@@ -95,6 +95,7 @@ def test_a_checkin_entered_in_session_is_saved_with_every_answer(app, logged_in,
 def test_bad_input_is_refused_next_to_the_field_and_nothing_typed_is_lost(
     app, logged_in, couple, change, message
 ):
+    change = dict(change)  # parametrized values are shared by every backend's run
     held_session(app, couple)
     humor = practice_id(app, "humor")
     form = rating_form(
