@@ -111,3 +111,23 @@ def test_a_broken_data_file_is_refused_with_the_reason(tmp_path):
     )
     with pytest.raises(catalog.LibraryDataError, match="minutes"):
         catalog.load.__wrapped__(tmp_path)
+
+
+def test_every_practice_has_a_check_in_question_at_grade_eight_or_lower():
+    for practice in catalog.load():
+        if practice.kind == "situation":
+            assert practice.question == "", practice.slug
+            continue
+        question = practice.question
+        assert question.endswith("?") and len(question) <= 200, practice.slug
+        grade = textstat.flesch_kincaid_grade(question)
+        assert grade <= 8.0, f"{practice.slug} question reads at grade {grade}"
+        assert not [w for w in (" husband", " wife", " his ", " her ") if w in f" {question} "]
+
+
+def test_a_practice_without_a_question_is_refused(tmp_path):
+    source = (catalog.DATA_DIR / "humor.toml").read_text(encoding="utf-8")
+    lines = [line for line in source.splitlines() if not line.startswith("question = ")]
+    (tmp_path / "humor.toml").write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(catalog.LibraryDataError, match="question"):
+        catalog.load.__wrapped__(tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from therapy.measures.definitions import (
+    DATA_DIR,
     MeasureDefinitionError,
     ScoreError,
     builtin_measures,
@@ -131,3 +132,125 @@ def test_an_imported_definition_scores_means_and_reverse_items():
 def test_an_invalid_definition_is_refused_with_the_reason(broken, reason):
     with pytest.raises(MeasureDefinitionError, match=reason):
         parse_definition(broken)
+
+
+# --- measures in the database: seeded, imported, scores stored ------------------------
+
+import io  # noqa: E402
+from datetime import date  # noqa: E402
+
+from sqlalchemy import select  # noqa: E402
+
+from therapy.extensions import db  # noqa: E402
+from therapy.models import AuditEvent, MeasureDefinition  # noqa: E402
+
+
+def test_the_csi4_is_seeded_once_however_often_it_is_asked_for(app):
+    from therapy.measures.services import measures, seed_measures
+
+    with app.app_context():
+        first = measures()
+        assert [m.slug for m in first] == ["csi-4"] and first[0].builtin
+        assert seed_measures() == 0
+        assert len(db.session.scalars(select(MeasureDefinition)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("items", "total", "distressed"),
+    [((3, 3, 4, 3), 13, True), ((4, 3, 4, 3), 14, False), ((6, 5, 5, 5), 21, False)],
+)
+def test_stored_scores_keep_the_items_and_the_measures_total(
+    app, therapist, make_couple, items, total, distressed
+):
+    from tests.progress_helpers import add_score
+    from therapy.models import MeasureScore
+
+    couple = make_couple(therapist)
+    assert add_score(app, couple, "a", date.today(), items) == total
+    with app.app_context():
+        score = db.session.scalars(select(MeasureScore)).one()
+        assert list(score.item_scores.values()) == list(items)
+        assert CSI4.in_clinical_range(score.total) is distressed
+
+
+@pytest.fixture
+def admin_client(app, make_user, auth):
+    account = make_user("admin@example.com", name="Admin", admin=True)
+    auth.login(account)
+    return auth.client
+
+
+def upload(client, content: bytes, name: str = "measure.toml"):
+    return client.post(
+        "/admin/measures",
+        data={"definition": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (VALID.replace("cutoff = 3.5", "cutoff = 7").encode(), "&#39;cutoff&#39; must be a number"),
+        (b"this is not toml [", "This is not a valid TOML file"),
+        (b"\xff\xfe\x00bad", "not UTF-8"),
+        ((VALID + "#" * 210_000).encode(), "larger than 200 KB"),
+        ((DATA_DIR / "csi-4.toml").read_bytes(), "already in Tandem"),
+    ],
+)
+def test_an_invalid_measure_file_is_refused_with_the_reason_next_to_the_field(
+    app, admin_client, content, reason
+):
+    response = upload(admin_client, content)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="definition-error"' in page and reason in page
+    with app.app_context():
+        assert len(db.session.scalars(select(MeasureDefinition)).all()) <= 1
+
+
+def test_an_upload_without_a_file_asks_for_one(app, admin_client):
+    response = admin_client.post("/admin/measures", data={}, content_type="multipart/form-data")
+    assert "Choose a .toml file to import." in response.get_data(as_text=True)
+
+
+def test_a_valid_measure_is_imported_and_usable(app, admin_client, make_couple, make_user):
+    response = upload(admin_client, VALID.encode())
+    assert response.status_code == 302
+    page = admin_client.get("/admin/measures").get_data(as_text=True)
+    assert "A practice&#39;s trust scale" in page and "Licensed to this practice." in page
+    with app.app_context():
+        row = db.session.scalars(
+            select(MeasureDefinition).where(MeasureDefinition.slug == "trust-scale")
+        ).one()
+        assert not row.builtin
+        assert "measure.import" in db.session.scalars(select(AuditEvent.action)).all()
+    couple = make_couple(Owner(db_user_id(app, "admin@example.com")), "Ana", "Ben")
+    form = admin_client.get(f"/couples/{couple}/scores/new?measure=trust-scale").get_data(
+        as_text=True
+    )
+    assert "I feel unsure." in form
+    response = admin_client.post(
+        f"/couples/{couple}/scores/new?measure=trust-scale",
+        data={
+            "partner": "a",
+            "on_date": date.today().isoformat(),
+            f"score_{row.id}_0": "4",
+            f"score_{row.id}_1": "2",
+        },
+    )
+    assert response.status_code == 302
+    progress = admin_client.get(f"/couples/{couple}/progress").get_data(as_text=True)
+    assert "A practice&#39;s trust scale" in progress
+
+
+class Owner:
+    def __init__(self, user_id: int) -> None:
+        self.id = user_id
+
+
+def db_user_id(app, email: str) -> int:
+    from therapy.models import User
+
+    with app.app_context():
+        return db.session.scalars(select(User.id).where(User.email == email)).one()

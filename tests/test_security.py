@@ -9,7 +9,15 @@ from flask import Flask
 from tests.conftest import TEST_PASSWORD
 
 # Routes an anonymous visitor may reach; everything else must send them to sign in.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup"}
+# The partner check-in pages answer anonymous visitors themselves (see test_partner_links.py).
+PUBLIC_ENDPOINTS = {
+    "static",
+    "auth.login",
+    "auth.setup",
+    "partner.open_link",
+    "partner.form",
+    "partner.thanks",
+}
 
 
 def example_url(app: Flask, rule) -> str:

@@ -62,9 +62,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from therapy.admin.views import bp as admin_bp
     from therapy.auth.views import bp as auth_bp
+    from therapy.checkins.partner import bp as partner_bp
+    from therapy.checkins.views import bp as checkins_bp
     from therapy.couples.views import bp as couples_bp
     from therapy.library.views import bp as exercises_bp
     from therapy.main.views import bp as main_bp
+    from therapy.measures.views import bp as measures_bp
+    from therapy.progress.views import bp as progress_bp
     from therapy.sessions.views import bp as sessions_bp
 
     app.register_blueprint(auth_bp)
@@ -73,6 +77,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(couples_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(sessions_bp)
+    app.register_blueprint(checkins_bp)
+    app.register_blueprint(partner_bp)
+    app.register_blueprint(progress_bp)
+    app.register_blueprint(measures_bp)
 
 
 def register_hooks(app: Flask) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from random import Random
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -93,6 +94,7 @@ def seed(couples: int, sessions: int) -> DemoResult:
     result.summary.append(f"demo couples: {added} added, {couples_of(user)} in all")
     planned = seed_sessions(user, sessions)
     result.summary.append(f"demo sessions: {planned} added")
+    result.summary.append(f"demo check-ins: {seed_checkins(user)} added")
     return result
 
 
@@ -427,4 +429,167 @@ def seed_sessions(user: User, per_couple: int) -> int:
                 session.held_at = starts_at + timedelta(hours=1)
             db.session.commit()
             added += 1
+    return added
+
+
+# --- demo check-ins --------------------------------------------------------------------
+# Weekly check-ins for the hand-written couples, with the trends a caseload really shows.
+
+
+@dataclass(frozen=True)
+class Trend:
+    """How a couple's ratings move over the weeks: partner A and B, start and end."""
+
+    a: tuple[float, float]
+    b: tuple[float, float]
+    csi: tuple[float, float]  # CSI-4 totals, start and end (partner B differs a little)
+
+
+TRENDS = {
+    0: Trend(a=(4, 7.5), b=(3.5, 7), csi=(11, 16)),  # improving
+    1: Trend(a=(6, 6.5), b=(6, 2.5), csi=(15, 12)),  # a widening gap
+    2: Trend(a=(5, 7), b=(4.5, 7.5), csi=(12.5, 15)),  # improving, around the cut-off
+    3: Trend(a=(6, 3), b=(5.5, 3.5), csi=(15, 10)),  # declining
+    6: Trend(a=(4, 5.5), b=(4.5, 5), csi=(12, 14)),
+    7: Trend(a=(5, 5.5), b=(3, 4), csi=(13, 14)),
+    8: Trend(a=(4.5, 6), b=(5, 6.5), csi=(12, 15)),
+}
+DEMO_WEEKS_MAX = 26
+WENT_WELL = [
+    "We ate dinner together three nights without phones.",
+    "A long walk on Sunday. We laughed a lot.",
+    "We talked about the week ahead before it started.",
+    "Said thank you more often. It felt good.",
+    "",
+]
+WAS_HARD = [
+    "Money came up again and we both got quiet.",
+    "I felt alone on the nights I worked late.",
+    "We argued about the kids' bedtime.",
+    "I didn't feel listened to on Thursday.",
+    "",
+]
+
+
+def _rating(rng: Random, start: float, end: float, t: float, offset: float) -> int:
+    value = start + (end - start) * t + offset + rng.uniform(-1.2, 1.2)
+    return max(0, min(10, round(value)))
+
+
+def _csi_items(total: float) -> dict[str, int]:
+    """Four CSI-4 item scores that add up to `total` (within the items' ranges)."""
+    left = max(0, min(21, round(total)))
+    items = {}
+    for key, maximum, share in (
+        ("happiness", 6, 6 / 21),
+        ("warmth", 5, 5 / 21),
+        ("rewarding", 5, 5 / 21),
+    ):
+        items[key] = max(0, min(maximum, round(total * share)))
+        left -= items[key]
+    items["satisfaction"] = max(0, min(5, left))
+    return items
+
+
+def seed_checkins(user: User) -> int:
+    """Weekly check-ins (and monthly CSI-4) for the demo couples that have none yet."""
+    from therapy.checkins.services import practices as rated_practices
+    from therapy.measures.services import measures
+    from therapy.models import (
+        CheckIn,
+        CheckInHomework,
+        CheckInRating,
+        MeasureScore,
+        SessionStatus,
+        TherapySession,
+        utcnow,
+    )
+
+    practices = rated_practices()
+    csi = next((m for m in measures() if m.slug == "csi-4"), None)
+    couples_seen = db.session.scalars(
+        select(Couple).where(Couple.owner_id == user.id).order_by(Couple.id)
+    ).all()
+    with_checkins = set(
+        db.session.scalars(
+            select(CheckIn.couple_id).where(CheckIn.couple_id.in_([c.id for c in couples_seen]))
+        )
+    )
+    today = date.today()
+    added = 0
+    for index, couple in enumerate(couples_seen):
+        trend = TRENDS.get(index)
+        if trend is None or couple.id in with_checkins or couple.is_archived:
+            continue
+        weeks = max(4, min(DEMO_WEEKS_MAX, demo_couple(index).started_days_ago // 7))
+        held = [
+            s
+            for s in db.session.scalars(
+                select(TherapySession).where(
+                    TherapySession.couple_id == couple.id,
+                    TherapySession.status == SessionStatus.HELD.value,
+                )
+            )
+            if s.starts_at is not None
+        ]
+        rng = Random(index)  # noqa: S311  (demo data, not security)
+        offsets = {p.id: rng.uniform(-1.5, 1.5) for p in practices}
+        for week in range(weeks):
+            on_date = today - timedelta(days=7 * (weeks - 1 - week))
+            t = week / max(1, weeks - 1)
+            before = [s for s in held if s.starts_at and s.starts_at.date() <= on_date]
+            session = max(before, key=lambda s: s.starts_at or utcnow(), default=None)
+            for role, (start, end) in (("a", trend.a), ("b", trend.b)):
+                if role == "b" and rng.random() < 0.1:
+                    continue  # partner B sometimes skips a week
+                checkin = CheckIn(
+                    couple_id=couple.id,
+                    partner_role=role,
+                    on_date=on_date,
+                    entered_by="partner" if rng.random() < 0.8 else "therapist",
+                    session_id=session.id if session else None,
+                    went_well=rng.choice(WENT_WELL),
+                    went_well_private=False,
+                    was_hard=rng.choice(WAS_HARD),
+                    was_hard_private=rng.random() < 0.3,
+                    reviewed_at=None if week == weeks - 1 else utcnow(),
+                )
+                checkin.ratings = [
+                    CheckInRating(
+                        practice_id=p.id,
+                        value=_rating(rng, start, end, t, offsets[p.id]),
+                        private=rng.random() < 0.05,
+                    )
+                    for p in practices
+                ]
+                if session is not None:
+                    checkin.homework = [
+                        CheckInHomework(
+                            plan_item_id=item.id,
+                            position=position,
+                            title=item.title[:120],
+                            done=rng.choices(("fully", "partly", "not"), (5, 3, 2))[0],
+                            helpful=rng.choice((1, 2, 2)),
+                            private=False,
+                        )
+                        for position, item in enumerate(session.homework)
+                    ]
+                db.session.add(checkin)
+                added += 1
+                if csi is not None and week % 4 == 0:
+                    total = trend.csi[0] + (trend.csi[1] - trend.csi[0]) * t
+                    total += rng.uniform(-1.5, 1.5) + (0.8 if role == "b" else 0)
+                    items = _csi_items(total)
+                    db.session.add(
+                        MeasureScore(
+                            couple_id=couple.id,
+                            partner_role=role,
+                            measure_id=csi.id,
+                            on_date=on_date,
+                            item_scores=items,
+                            total=csi.measure.score(items),
+                            checkin=checkin,
+                        )
+                    )
+        db.session.commit()
     return added

@@ -79,6 +79,8 @@ class PracticeData:
     idea: str
     order: int
     exercises: tuple[ExerciseData, ...] = field(default_factory=tuple)
+    # The 0-10 check-in question about this practice; situations have none.
+    question: str = ""
 
 
 def _text(raw: dict[str, Any], name: str, where: str, *, limit: int, optional: bool = False) -> str:
@@ -173,13 +175,20 @@ def parse_file(path: Path) -> PracticeData:
     exercises = raw.get("exercises", [])
     if not isinstance(exercises, list) or not exercises:
         raise LibraryDataError(f"{where}: no exercises")
+    kind = _choice(raw, "kind", where, PracticeKind)
+    parsed = tuple(parse_exercise(e, slug, where) for e in exercises)
+    is_practice = kind == PracticeKind.PRACTICE.value
+    question = _text(raw, "question", where, limit=200, optional=not is_practice)
+    if question and not is_practice:
+        raise LibraryDataError(f"{where}: only practices have a check-in question")
     return PracticeData(
         slug=slug,
-        kind=_choice(raw, "kind", where, PracticeKind),
+        kind=kind,
+        question=question,
         name=_text(raw, "name", where, limit=80),
         idea=_text(raw, "idea", where, limit=120),
         order=order,
-        exercises=tuple(parse_exercise(e, slug, where) for e in exercises),
+        exercises=parsed,
     )
 
 

@@ -71,6 +71,7 @@ def seed_library() -> SeedReport:
         practice.kind = data.kind
         practice.name = data.name
         practice.idea = data.idea
+        practice.question = data.question or None
         offset = 0 if data.kind == PracticeKind.PRACTICE.value else 100
         practice.position = offset + data.order
         db.session.add(practice)

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from therapy.couples import services as couples
+from therapy.progress import attention
 from therapy.sessions import services as sessions
 
 bp = Blueprint("main", __name__)
@@ -51,4 +52,11 @@ def navigation() -> dict[str, object]:
 def dashboard() -> str:
     summary = couples.summary(current_user)
     upcoming = sessions.upcoming_sessions(current_user.id)
-    return render_template("main/dashboard.html", summary=summary, upcoming=upcoming)
+    needing = attention.needing_attention(current_user)
+    return render_template(
+        "main/dashboard.html",
+        summary=summary,
+        upcoming=upcoming,
+        attention=needing[: attention.SHOWN],
+        attention_more=max(0, len(needing) - attention.SHOWN),
+    )

@@ -2,6 +2,17 @@
 
 from therapy.models.audit import AuditEvent
 from therapy.models.base import Base, utcnow
+from therapy.models.checkin import (
+    CheckIn,
+    CheckInHomework,
+    CheckInLink,
+    CheckInRating,
+    EnteredBy,
+    HomeworkDone,
+    LinkPurpose,
+    MeasureDefinition,
+    MeasureScore,
+)
 from therapy.models.couple import (
     Couple,
     CoupleGoal,
@@ -34,13 +45,22 @@ from therapy.models.user import Role, SiteSetup, User
 __all__ = [
     "AuditEvent",
     "Base",
+    "CheckIn",
+    "CheckInHomework",
+    "CheckInLink",
+    "CheckInRating",
     "Couple",
     "CoupleGoal",
     "CoupleStatus",
+    "EnteredBy",
     "Exercise",
     "ExerciseStar",
     "Format",
+    "HomeworkDone",
+    "LinkPurpose",
     "LivingSituation",
+    "MeasureDefinition",
+    "MeasureScore",
     "Partner",
     "PartnerRole",
     "PlanItem",

@@ -69,6 +69,8 @@ class Practice(Base):
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(80))
     idea: Mapped[str] = mapped_column(String(200))
+    # The 0-10 check-in question partners answer about this practice (practices only).
+    question: Mapped[str | None] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer)
 
     @property

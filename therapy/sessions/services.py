@@ -470,14 +470,23 @@ class Suggestion:
     reason: str
 
 
-def practice_priorities(session: TherapySession) -> list[tuple[Practice, str]]:
-    """Practices to suggest from, most needed first, each with the reason shown."""
+def practice_priorities(session: TherapySession, couple: Couple) -> list[tuple[Practice, str]]:
+    """Practices to suggest from, most needed first, each with the reason shown.
+
+    The couple's latest check-in decides: its lowest-rated practices first. Until the
+    couple has checked in, the session's focus practices stand in.
+    """
+    from therapy.checkins.services import lowest_rated_practices
+
+    rated = lowest_rated_practices(couple)
+    if rated:
+        return rated
     return [(practice, f"{practice.name}: a focus of this session") for practice in session.focus]
 
 
 def suggestions(session: TherapySession, couple: Couple, *, limit: int = 6) -> list[Suggestion]:
     """Exercises from the practices that need it most, skipping those used lately."""
-    priorities = practice_priorities(session)
+    priorities = practice_priorities(session, couple)
     if not priorities:
         return []
     used = recently_used_exercise_ids(couple, exclude=session) | {

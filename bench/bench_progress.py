@@ -1,0 +1,134 @@
+"""A couple with two years of weekly check-ins from both partners and a monthly CSI-4:
+the progress page's server time (charts cached and not) and the report PDF's."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from random import Random
+
+from sqlalchemy import insert, select
+
+from bench.harness import bench_app, counting_queries, report, timings
+from therapy.auth import services
+from therapy.checkins.services import practices
+from therapy.couples import services as couples
+from therapy.extensions import db
+from therapy.library.seed import seed_library
+from therapy.measures.services import measures
+from therapy.models import CheckIn, CheckInRating, MeasureScore
+from therapy.progress import charts
+
+PASSWORD = "benchmark pass phrase for tandem"
+WEEKS = 104
+PAGE_GOAL_MS = 60.0
+PDF_GOAL_MS = 400.0
+
+
+def populate(user_id: int) -> int:
+    """The couple and its two years of answers; returns the couple's id."""
+    seed_library()
+    user = services.find_user("bench@example.com")
+    assert user is not None and user.id == user_id
+    data = couples.CoupleData(
+        partner_a=couples.PartnerData("Zoë"),
+        partner_b=couples.PartnerData("Łukasz"),
+        goals=(couples.GoalData("A weekly talk"),),
+    )
+    couple = couples.create_couple(user, data)
+    rng = Random(7)  # noqa: S311  (benchmark data)
+    rated = practices()
+    csi = next(m for m in measures() if m.slug == "csi-4")
+    today = date.today()
+    for week in range(WEEKS):
+        on_date = today - timedelta(weeks=WEEKS - 1 - week)
+        for role in ("a", "b"):
+            checkin = CheckIn(
+                couple_id=couple.id,
+                partner_role=role,
+                on_date=on_date,
+                entered_by="partner",
+                went_well="A walk together." if week % 3 else "",
+                was_hard="Busy week." if week % 4 == 0 else "",
+                was_hard_private=week % 8 == 0,
+            )
+            db.session.add(checkin)
+            db.session.flush()
+            db.session.execute(
+                insert(CheckInRating),
+                [
+                    {
+                        "checkin_id": checkin.id,
+                        "practice_id": p.id,
+                        "value": rng.randint(2, 9),
+                        "private": rng.random() < 0.05,
+                    }
+                    for p in rated
+                ],
+            )
+            if week % 4 == 0:
+                items = {
+                    "happiness": rng.randint(2, 5),
+                    "warmth": 3,
+                    "rewarding": 3,
+                    "satisfaction": 3,
+                }
+                db.session.add(
+                    MeasureScore(
+                        couple_id=couple.id,
+                        partner_role=role,
+                        measure_id=csi.id,
+                        on_date=on_date,
+                        item_scores=items,
+                        total=csi.measure.score(items),
+                    )
+                )
+    db.session.commit()
+    assert db.session.scalar(select(CheckIn.id).order_by(CheckIn.id.desc()).limit(1))
+    return couple.id
+
+
+def main() -> None:
+    with bench_app() as app:
+        with app.app_context():
+            user = services.create_user("bench@example.com", "Bench", PASSWORD)
+            couple_id = populate(user.id)
+        client = app.test_client()
+        response = client.post("/login", data={"email": "bench@example.com", "password": PASSWORD})
+        assert response.status_code == 302
+        start = (date.today() - timedelta(weeks=WEEKS)).isoformat()
+        pages = [
+            (f"/couples/{couple_id}/progress", "last 6 months"),
+            (f"/couples/{couple_id}/progress?start={start}", "all 2 years"),
+            (f"/couples/{couple_id}/progress?start={start}&view=couple", "all, couple view"),
+        ]
+        for url, label in pages:
+            charts.clear_cache()
+            started = time.perf_counter()
+            with counting_queries(app) as statements:
+                assert client.get(url).status_code == 200
+            cold = (time.perf_counter() - started) * 1000
+            samples = timings(lambda url=url: client.get(url), repeat=30)
+            label = (
+                f"progress, {label} ({len(statements)} queries; first, charts drawn: {cold:.0f} ms)"
+            )
+            report(label, samples, goal_ms=PAGE_GOAL_MS)
+
+        def report_pdf(summary: str, since: str = start) -> None:
+            response = client.post(
+                f"/couples/{couple_id}/report.pdf",
+                data={"start": since, "end": date.today().isoformat(), "summary": summary},
+            )
+            assert response.status_code == 200, response.get_data(as_text=True)[-3000:]
+
+        counter = iter(range(1_000_000))
+        # A new summary each time, so the PDF cache never answers: the full render is timed.
+        samples = timings(lambda: report_pdf(f"Summary {next(counter)}"), repeat=8, warmup=1)
+        report("report PDF, 2 years, rendered each time", samples, goal_ms=PDF_GOAL_MS)
+        half_year = (date.today() - timedelta(weeks=26)).isoformat()
+        samples = timings(
+            lambda: report_pdf(f"Summary {next(counter)}", half_year), repeat=8, warmup=1
+        )
+        report("report PDF, last 6 months, rendered each time", samples, goal_ms=PDF_GOAL_MS)
+        samples = timings(lambda: report_pdf("The same summary"), repeat=20, warmup=2)
+        report("report PDF, 2 years, same content again (PDF cache)", samples)

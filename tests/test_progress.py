@@ -1,0 +1,168 @@
+"""The progress page, the couple view, the report PDF, and the plan builder's hook."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.pdf_helpers import text as pdf_text
+from tests.progress_helpers import add_checkin, add_score, held_session
+from therapy.extensions import db
+from therapy.models import AuditEvent, Couple, TherapySession
+
+TODAY = date.today()
+MONDAY = TODAY - timedelta(days=TODAY.weekday())
+
+
+def weeks_ago(n: int) -> date:
+    return MONDAY - timedelta(weeks=n) + timedelta(days=1)
+
+
+@pytest.fixture
+def couple(app, therapist, make_couple, library):
+    from therapy.couples.services import GoalData
+
+    return make_couple(therapist, "Zoë", "Łukasz", goals=(GoalData("Weekly check-in talk"),))
+
+
+@pytest.fixture
+def history(app, couple):
+    """Four weeks: Zoë's humor falls 8 -> 4 (reliable), a private rating and private text,
+    a big gap on patience, CSI-4 below and above the cut-off."""
+    held_session(app, couple, days_ago=30)
+    with app.app_context():
+        session = db.session.scalars(select(TherapySession)).one()
+        session.notes_follow_up = "Therapist-only follow-up"
+        db.session.commit()
+    for n, humor in ((3, 8), (2, 8), (1, 4)):
+        add_checkin(
+            app,
+            couple,
+            "a",
+            weeks_ago(n),
+            {"humor": humor, "patience": 9},
+            homework=["fully" if n != 1 else "not"],
+        )
+        add_checkin(
+            app, couple, "b", weeks_ago(n), {"humor": 7, "patience": 3}, homework=["partly"]
+        )
+    add_checkin(
+        app, couple, "a", weeks_ago(0), {"humor": 5, "patience": 9, "growth": 1},
+        private=["growth"], went_well="Shared dinner", was_hard="Private worry text",
+        was_hard_private=True,
+    )  # fmt: skip
+    add_score(app, couple, "a", weeks_ago(3), (4, 4, 4, 4))  # 16
+    add_score(app, couple, "a", weeks_ago(0), (3, 3, 3, 3))  # 12: a reliable fall, below 13.5
+    add_score(app, couple, "b", weeks_ago(0), (5, 4, 4, 4))  # 17
+    return couple
+
+
+def test_progress_shows_each_practice_and_measure_as_a_chart_and_a_table(app, logged_in, history):
+    response = logged_in.get(f"/couples/{history}/progress")
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    images = re.findall(
+        r'<img class="chart" src="data:image/svg\+xml;base64,[^"]+" alt="([^"]+)"', page
+    )
+    # CSI-4, humor, patience, growth and every other rated practice, and homework.
+    assert len(images) >= 4 and any("Couples Satisfaction Index" in alt for alt in images)
+    assert "A shared sense of humor" in page and "How much did you laugh" in page
+    assert page.count('<details class="chart-table"') >= 4 and "<table>" in page
+    assert "Below 13.5: notable relationship dissatisfaction" in page
+    # Reliable changes: in words and in the table, not colour alone.
+    assert "Zoë's rating fell to 4 (reliable change, 3 or more)" in page
+    assert "Zoë's score fell to 12 (reliable change, 4 or more)" in page
+    assert "▼ reliable fall" in page
+    assert "large gap" in page
+    assert "Homework done" in page and "Shared dinner" in page
+    assert "Private worry text" in page and "badge-private" in page
+    assert "Therapist-only follow-up" in page
+
+
+def test_the_couple_view_leaves_out_private_answers_and_notes(app, logged_in, history):
+    page = logged_in.get(f"/couples/{history}/progress?view=couple").get_data(as_text=True)
+    assert "Shared dinner" in page
+    assert "Private worry text" not in page
+    assert "Therapist-only follow-up" not in page
+    assert "badge-private" not in page
+    # Zoë's private growth rating of 1 is in no chart and no table.
+    growth = page.split('id="chart-growth"')[1].split("</section>")[0]
+    assert "No answers in this period." in growth
+    assert "hidden)" in page
+
+
+def test_the_date_range_filters_and_bad_dates_are_explained(app, logged_in, history):
+    start = weeks_ago(1).isoformat()
+    page = logged_in.get(f"/couples/{history}/progress?start={start}").get_data(as_text=True)
+    humor = page.split('id="chart-humor"')[1].split("</section>")[0]
+    assert humor.count('<th scope="row">') == 2  # last week and this week
+    response = logged_in.get(f"/couples/{history}/progress?start=yesterday&end=2020-13-01")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count("Enter a date like 2026-03-14.") == 2
+    later = logged_in.get(f"/couples/{history}/progress?start=2026-05-01&end=2026-04-01")
+    assert "The end date must be after the start date." in later.get_data(as_text=True)
+
+
+def test_the_report_pdf_for_the_therapist_and_for_the_couple(app, logged_in, history):
+    data = {"start": weeks_ago(4).isoformat(), "end": TODAY.isoformat(), "summary": "Steady work."}
+    response = logged_in.post(f"/couples/{history}/report.pdf", data=data)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    disposition = response.headers["Content-Disposition"]
+    assert "Zo" not in disposition and "ukasz" not in disposition
+    assert re.search(r'filename="progress-report-\d+-\d{4}-\d{2}-\d{2}\.pdf"', disposition)
+    text = pdf_text(response.data)
+    for expected in ("Steady work.", "Weekly check-in talk", "Private worry text", "Homework"):
+        assert expected in text, expected
+    couple_copy = pdf_text(
+        logged_in.post(f"/couples/{history}/report.pdf", data={**data, "for_couple": "y"}).data
+    )
+    assert "Shared dinner" in couple_copy
+    assert "Private worry text" not in couple_copy
+    assert "Therapist-only follow-up" not in couple_copy
+    with app.app_context():
+        exports = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "report.export")
+        ).all()
+        assert len(exports) == 2 and exports[0].record_id == history
+
+
+def test_a_bad_report_form_is_explained_not_500(app, logged_in, history):
+    response = logged_in.post(
+        f"/couples/{history}/report.pdf", data={"start": "nope", "summary": "x" * 4001}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter a date like 2026-03-14." in page and "under 4,000 characters" in page
+
+
+def test_progress_without_checkins_invites_the_first_one(app, logged_in, couple):
+    page = logged_in.get(f"/couples/{couple}/progress").get_data(as_text=True)
+    assert "No check-ins in this period yet." in page
+
+
+def test_lowest_rated_practices_for_the_plan_builder(app, couple):
+    from therapy.checkins.services import lowest_rated_practices
+
+    add_checkin(app, couple, "a", TODAY - timedelta(days=20), {"humor": 1, "growth": 1})
+    add_checkin(app, couple, "a", TODAY - timedelta(days=2), {"appreciation": 3, "humor": 9,
+                "growth": 6, "patience": 5})  # fmt: skip
+    add_checkin(app, couple, "b", TODAY - timedelta(days=4), {"appreciation": 4, "humor": 8,
+                "growth": 4, "patience": 9})  # fmt: skip
+    with app.test_request_context():
+        couple_row = db.session.get(Couple, couple)
+        result = lowest_rated_practices(couple_row)
+    assert [practice.slug for practice, _ in result] == ["appreciation", "growth", "patience"]
+    assert result[0][1] == "Appreciation and affection: lowest rated last week (Zoë 3, Łukasz 4)"
+    assert result[1][1].startswith("Supporting each other's growth: among the lowest rated")
+
+
+def test_lowest_rated_practices_is_empty_without_checkins(app, couple):
+    from therapy.checkins.services import lowest_rated_practices
+
+    with app.test_request_context():
+        assert lowest_rated_practices(db.session.get(Couple, couple)) == []

@@ -1,0 +1,1 @@
+"""Check-ins between sessions: entered by the therapist or by a partner through a link."""

@@ -1,0 +1,136 @@
+"""The partner's check-in page: no login, only their own form, reached through a link.
+
+`/c/<token>` checks the token and swaps it for a short-lived signed cookie (path /c),
+then redirects to `/c/`, so the token leaves the address bar, history and logs at once.
+Opening a link never uses it up; only sending the form does. Unknown, revoked and
+expired links all get the same page, so the answer tells a guesser nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response
+
+from therapy import timeutil
+from therapy.checkins import services
+from therapy.checkins.forms import CheckInForm, checkin_form, initial_data
+from therapy.extensions import db, limiter
+from therapy.models import CheckInLink, Couple, User
+
+bp = Blueprint("partner", __name__, url_prefix="/c")
+
+COOKIE_NAME = "tandem_checkin"
+COOKIE_PATH = "/c"
+COOKIE_LIFETIME = timedelta(hours=2)
+# Failed look-ups per client address; a real partner opens their link once or twice.
+DEFAULT_GUESS_LIMIT = "20 per 15 minutes"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="tandem-checkin-link")
+
+
+def _guess_limit() -> str:
+    return str(current_app.config.get("CHECKIN_LINK_LIMIT", DEFAULT_GUESS_LIMIT))
+
+
+def closed(status: int = 404) -> tuple[str, int]:
+    """The one page for a link that does not open anything, whatever the reason."""
+    page = render_template("checkins/partner_closed.html", posted=request.method == "POST")
+    return page, status
+
+
+def _link_from_cookie() -> CheckInLink | None:
+    raw = request.cookies.get(COOKIE_NAME, "")
+    if not raw:
+        return None
+    try:
+        link_id = _serializer().loads(raw, max_age=int(COOKIE_LIFETIME.total_seconds()))
+    except BadSignature:
+        return None
+    if not isinstance(link_id, int):
+        return None
+    link = db.session.get(CheckInLink, link_id)
+    return link if link is not None and services.link_is_live(link) else None
+
+
+@bp.get("/<token>")
+@limiter.limit(_guess_limit, deduct_when=lambda r: r.status_code == 404, scope="checkin-link")
+def open_link(token: str) -> Response | tuple[str, int]:
+    link = services.find_live_link(token)
+    if link is None:
+        return closed()
+    response = redirect(url_for("partner.form"))
+    response.set_cookie(
+        COOKIE_NAME,
+        _serializer().dumps(link.id),
+        max_age=int(COOKIE_LIFETIME.total_seconds()),
+        path=COOKIE_PATH,
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _form(link: CheckInLink, couple: Couple) -> CheckInForm:
+    checkin = services.partner_checkin(link)
+    return checkin_form(
+        practices=services.practices(),
+        questions=services.homework_questions(couple, checkin),
+        audience="partner",
+        with_date=False,
+        data=initial_data(checkin) if checkin and request.method == "GET" else None,
+    )
+
+
+def _page(
+    form: CheckInForm, couple: Couple, link: CheckInLink, status: int = 200
+) -> tuple[str, int]:
+    # Only this partner's first name and this week's homework titles: nothing else about
+    # the couple, the other partner or the therapist's notes reaches this template.
+    checkin = services.partner_checkin(link)
+    page = render_template(
+        "checkins/partner_form.html",
+        form=form,
+        first_name=services.partner_name(couple, link.partner_role),
+        sent=checkin is not None,
+    )
+    return page, status
+
+
+@bp.route("/", methods=["GET", "POST"])
+def form() -> tuple[str, int] | Response:
+    link = _link_from_cookie()
+    if link is None:
+        return closed(403 if request.method == "POST" else 404)
+    couple = db.session.get(Couple, link.couple_id)
+    if couple is None:
+        return closed()
+    checkin = services.partner_checkin(link)
+    if checkin is not None and checkin.reviewed_at is not None:
+        return render_template("checkins/partner_reviewed.html"), 200
+    form = _form(link, couple)
+    if request.method == "GET" or not form.validate_on_submit():
+        return _page(form, couple, link, 200 if request.method == "GET" else 422)
+    owner = db.session.get(User, couple.owner_id)
+    today = timeutil.local_today(owner.timezone if owner else None)
+    try:
+        on_date = checkin.on_date if checkin is not None else today
+        services.save_from_link(link, form.to_data(on_date=on_date))
+    except services.AlreadyReviewed:
+        return render_template("checkins/partner_reviewed.html"), 200
+    except services.EditConflict:
+        form.version.data = ""
+        return _page(form, couple, link, 409)
+    return redirect(url_for("partner.thanks"))
+
+
+@bp.get("/thanks")
+def thanks() -> tuple[str, int]:
+    if _link_from_cookie() is None:
+        return closed()
+    return render_template("checkins/partner_thanks.html"), 200

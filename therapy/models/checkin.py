@@ -1,0 +1,202 @@
+"""Between-session check-ins, the partner links that collect them, and measure scores."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from therapy.models.base import Base, UTCDateTime, utcnow
+from therapy.models.library import Practice
+
+TEXT_MAX = 2000
+HOMEWORK_TITLE_MAX = 120
+RATING_MIN = 0
+RATING_MAX = 10
+
+
+class EnteredBy(StrEnum):
+    THERAPIST = "therapist"
+    PARTNER = "partner"
+
+
+class HomeworkDone(StrEnum):
+    NOT = "not"
+    PARTLY = "partly"
+    FULLY = "fully"
+
+
+class LinkPurpose(StrEnum):
+    CHECKIN = "checkin"
+
+
+class CheckIn(Base):
+    """One partner's answers about one week: ratings, homework, two texts, private flags."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        CheckConstraint("partner_role IN ('a', 'b')", name="partner_role_known"),
+        CheckConstraint("entered_by IN ('therapist', 'partner')", name="entered_by_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    couple_id: Mapped[int] = mapped_column(ForeignKey("couples.id"), index=True)
+    partner_role: Mapped[str] = mapped_column(String(1))
+    on_date: Mapped[date] = mapped_column(Date)
+    entered_by: Mapped[str] = mapped_column(String(16))
+    entered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The session whose homework this check-in answers (the last held one at the time).
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    went_well: Mapped[str] = mapped_column(Text, default="")
+    went_well_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    was_hard: Mapped[str] = mapped_column(Text, default="")
+    was_hard_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    ratings: Mapped[list[CheckInRating]] = relationship(
+        back_populates="checkin", cascade="all, delete-orphan", lazy="selectin"
+    )
+    homework: Mapped[list[CheckInHomework]] = relationship(
+        back_populates="checkin",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="CheckInHomework.position",
+    )
+    scores: Mapped[list[MeasureScore]] = relationship(back_populates="checkin", lazy="selectin")
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}
+
+    @property
+    def is_reviewed(self) -> bool:
+        return self.reviewed_at is not None
+
+    def __repr__(self) -> str:
+        return f"<CheckIn {self.id} {self.partner_role}>"
+
+
+class CheckInRating(Base):
+    """A 0-10 rating of one practice in one check-in."""
+
+    __tablename__ = "checkin_ratings"
+    __table_args__ = (
+        UniqueConstraint("checkin_id", "practice_id", name="uq_checkin_ratings_checkin_practice"),
+        CheckConstraint("value >= 0 AND value <= 10", name="value_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id"), index=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    value: Mapped[int] = mapped_column(Integer)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    checkin: Mapped[CheckIn] = relationship(back_populates="ratings")
+    practice: Mapped[Practice] = relationship(lazy="joined", innerjoin=True)
+
+
+class CheckInHomework(Base):
+    """How one homework exercise went: done not/partly/fully, and how helpful it felt."""
+
+    __tablename__ = "checkin_homework"
+    __table_args__ = (
+        CheckConstraint("done IN ('not', 'partly', 'fully')", name="done_known"),
+        CheckConstraint("helpful IS NULL OR (helpful >= 0 AND helpful <= 2)", name="helpful_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id"), index=True)
+    plan_item_id: Mapped[int | None] = mapped_column(ForeignKey("plan_items.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # The exercise's title as assigned, so the answer reads the same after plans change.
+    title: Mapped[str] = mapped_column(String(HOMEWORK_TITLE_MAX))
+    done: Mapped[str] = mapped_column(String(8))
+    # 0 not helpful, 1 a little, 2 very; empty when it was not done at all.
+    helpful: Mapped[int | None] = mapped_column(Integer)
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    checkin: Mapped[CheckIn] = relationship(back_populates="homework")
+
+
+class CheckInLink(Base):
+    """A partner's private link to the check-in form. Only the token's SHA-256 is kept."""
+
+    __tablename__ = "checkin_links"
+    __table_args__ = (
+        CheckConstraint("partner_role IN ('a', 'b')", name="partner_role_known"),
+        CheckConstraint("purpose IN ('checkin')", name="purpose_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    couple_id: Mapped[int] = mapped_column(ForeignKey("couples.id"), index=True)
+    partner_role: Mapped[str] = mapped_column(String(1))
+    purpose: Mapped[str] = mapped_column(String(16), default=LinkPurpose.CHECKIN.value)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the partner first sent the form, and the check-in the link fills in.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id"))
+
+    checkin: Mapped[CheckIn | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CheckInLink {self.id} {self.partner_role}>"
+
+
+class MeasureDefinition(Base):
+    """A scored questionnaire's definition file, as shipped (built-in) or imported."""
+
+    __tablename__ = "measures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    short_name: Mapped[str] = mapped_column(String(20))
+    definition: Mapped[str] = mapped_column(Text)  # the TOML file, parsed on use
+    digest: Mapped[str] = mapped_column(String(64))
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<MeasureDefinition {self.slug}>"
+
+
+class MeasureScore(Base):
+    """One completed questionnaire: the item scores typed in and the total they give."""
+
+    __tablename__ = "measure_scores"
+    __table_args__ = (CheckConstraint("partner_role IN ('a', 'b')", name="partner_role_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    couple_id: Mapped[int] = mapped_column(ForeignKey("couples.id"), index=True)
+    partner_role: Mapped[str] = mapped_column(String(1))
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    on_date: Mapped[date] = mapped_column(Date)
+    item_scores: Mapped[dict[str, int]] = mapped_column(JSON)
+    total: Mapped[float] = mapped_column(Float)
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id"), index=True)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    measure: Mapped[MeasureDefinition] = relationship(lazy="joined", innerjoin=True)
+    checkin: Mapped[CheckIn | None] = relationship(back_populates="scores")

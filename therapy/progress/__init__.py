@@ -1,0 +1,1 @@
+"""Progress between sessions: charts per practice and measure, the report PDF."""

@@ -1,0 +1,278 @@
+"""Couples needing attention, for the dashboard: each with its reasons, in words.
+
+A fixed number of queries whatever the caseload's size: each rule reads what it needs
+for every active couple at once (the latest two check-ins or scores per partner come
+from one windowed query each).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from therapy.couples.services import session_times
+from therapy.extensions import db
+from therapy.measures.services import measures
+from therapy.models import (
+    CheckIn,
+    CheckInHomework,
+    CheckInLink,
+    CheckInRating,
+    Couple,
+    CoupleStatus,
+    MeasureScore,
+    Partner,
+    Practice,
+    User,
+    utcnow,
+)
+
+# Tandem's thresholds for the 0-10 practice ratings (no published norms exist for them):
+# a fall of 3 points from a partner's previous check-in, or partners 4 points apart.
+RATING_FALL = 3
+RATING_GAP = 4
+# The partners' answers count as "the same week" this many days apart at most.
+SAME_WEEK = timedelta(days=7)
+SAME_MONTH = timedelta(days=31)
+LINK_WAITING = timedelta(days=5)
+NO_SESSION = timedelta(weeks=4)
+SHOWN = 20
+
+
+@dataclass
+class Attention:
+    couple_id: int
+    label: str
+    reasons: list[str] = field(default_factory=list)
+
+
+def needing_attention(owner: User, now: datetime | None = None) -> list[Attention]:
+    """The owner's active couples that need a look, with why; most reasons first."""
+    now = now or utcnow()
+    couples = {
+        row.id: row
+        for row in db.session.execute(
+            select(Couple.id, Couple.label, Couple.started_on, Couple.created_at).where(
+                Couple.owner_id == owner.id,
+                Couple.archived_at.is_(None),
+                Couple.status == CoupleStatus.ACTIVE.value,
+            )
+        )
+    }
+    if not couples:
+        return []
+    ids = list(couples)
+    names: dict[tuple[int, str], str] = {
+        (couple_id, role): name
+        for couple_id, role, name in db.session.execute(
+            select(Partner.couple_id, Partner.role, Partner.first_name).where(
+                Partner.couple_id.in_(ids)
+            )
+        )
+    }
+    found: dict[int, list[str]] = defaultdict(list)
+
+    def name(couple_id: int, role: str) -> str:
+        return names.get((couple_id, role), f"Partner {role.upper()}")
+
+    _ratings(ids, name, found)
+    _homework(ids, name, found)
+    _measures(ids, name, found)
+    _links(ids, name, found, now)
+    _sessions(owner, couples, found, now)
+    result = [Attention(cid, couples[cid].label, reasons) for cid, reasons in found.items()]
+    result.sort(key=lambda a: (-len(a.reasons), a.label.casefold(), a.couple_id))
+    return result
+
+
+def _recent_checkins(ids: list[int]):  # type: ignore[no-untyped-def]
+    """Each partner's latest two check-ins: (id, couple, role, date, 1 = latest / 2)."""
+    number = (
+        func.row_number()
+        .over(
+            partition_by=(CheckIn.couple_id, CheckIn.partner_role),
+            order_by=(CheckIn.on_date.desc(), CheckIn.id.desc()),
+        )
+        .label("n")
+    )
+    ranked = (
+        select(CheckIn.id, CheckIn.couple_id, CheckIn.partner_role, CheckIn.on_date, number)
+        .where(CheckIn.couple_id.in_(ids))
+        .subquery()
+    )
+    return ranked
+
+
+def _ratings(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type: ignore[no-untyped-def]
+    ranked = _recent_checkins(ids)
+    rows = db.session.execute(
+        select(
+            ranked.c.couple_id,
+            ranked.c.partner_role,
+            ranked.c.n,
+            ranked.c.on_date,
+            Practice.name,
+            CheckInRating.value,
+        )
+        .join(CheckInRating, CheckInRating.checkin_id == ranked.c.id)
+        .join(Practice, Practice.id == CheckInRating.practice_id)
+        .where(ranked.c.n <= 2)
+        .order_by(Practice.position)
+    ).all()
+    # (couple, role) -> n -> (date, {practice: value})
+    by_partner: dict[tuple[int, str], dict[int, tuple[date, dict[str, int]]]] = defaultdict(dict)
+    for couple_id, role, n, on_date, practice, value in rows:
+        by_partner[(couple_id, role)].setdefault(n, (on_date, {}))[1][practice] = value
+    for (couple_id, role), checkins in sorted(by_partner.items()):
+        if 1 in checkins and 2 in checkins:
+            latest, previous = checkins[1][1], checkins[2][1]
+            for practice, value in latest.items():
+                before = previous.get(practice)
+                if before is not None and before - value >= RATING_FALL:
+                    found[couple_id].append(
+                        f"{name(couple_id, role)}'s rating of {practice} fell from "
+                        f"{before} to {value}."
+                    )
+    for couple_id in {c for c, _ in by_partner}:
+        a, b = (
+            by_partner.get((couple_id, "a"), {}).get(1),
+            by_partner.get((couple_id, "b"), {}).get(1),
+        )
+        if a is None or b is None or abs(a[0] - b[0]) > SAME_WEEK:
+            continue
+        for practice, value_a in a[1].items():
+            value_b = b[1].get(practice)
+            if value_b is not None and abs(value_a - value_b) >= RATING_GAP:
+                found[couple_id].append(
+                    f"{name(couple_id, 'a')} and {name(couple_id, 'b')} are "
+                    f"{abs(value_a - value_b)} points apart on {practice} "
+                    f"({value_a} and {value_b})."
+                )
+
+
+def _homework(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type: ignore[no-untyped-def]
+    ranked = _recent_checkins(ids)
+    rows = db.session.execute(
+        select(ranked.c.couple_id, ranked.c.partner_role, ranked.c.n, CheckInHomework.done)
+        .join(CheckInHomework, CheckInHomework.checkin_id == ranked.c.id)
+        .where(ranked.c.n <= 2)
+    ).all()
+    answers: dict[tuple[int, str], dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for couple_id, role, n, done in rows:
+        answers[(couple_id, role)][n].add(done)
+    for (couple_id, role), by_n in sorted(answers.items()):
+        if by_n.get(1) == {"not"} and by_n.get(2) == {"not"}:
+            found[couple_id].append(
+                f"{name(couple_id, role)} did not do the homework two check-ins in a row."
+            )
+
+
+def _measures(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type: ignore[no-untyped-def]
+    by_id = {stored.id: stored.measure for stored in measures()}
+    number = (
+        func.row_number()
+        .over(
+            partition_by=(
+                MeasureScore.couple_id,
+                MeasureScore.partner_role,
+                MeasureScore.measure_id,
+            ),
+            order_by=(MeasureScore.on_date.desc(), MeasureScore.id.desc()),
+        )
+        .label("n")
+    )
+    ranked = (
+        select(
+            MeasureScore.couple_id,
+            MeasureScore.partner_role,
+            MeasureScore.measure_id,
+            MeasureScore.on_date,
+            MeasureScore.total,
+            number,
+        )
+        .where(MeasureScore.couple_id.in_(ids))
+        .subquery()
+    )
+    rows = db.session.execute(select(ranked).where(ranked.c.n <= 2)).all()
+    scores: dict[tuple[int, int], dict[str, dict[int, tuple[date, float]]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    for couple_id, role, measure_id, on_date, total, n in rows:
+        scores[(couple_id, measure_id)][role][n] = (on_date, total)
+    for (couple_id, measure_id), by_role in sorted(scores.items()):
+        measure = by_id.get(measure_id)
+        if measure is None:
+            continue
+        for role, by_n in sorted(by_role.items()):
+            who = name(couple_id, role)
+            latest = by_n[1][1]
+            if 2 in by_n and measure.change(by_n[2][1], latest) == -1:
+                found[couple_id].append(
+                    f"{who}'s {measure.short_name} fell from {by_n[2][1]:g} to {latest:g} "
+                    f"(a reliable change is {measure.reliable_change:g})."
+                )
+            if measure.in_clinical_range(latest) and measure.cutoff is not None:
+                side = "below" if measure.cutoff_means == "below" else "above"
+                found[couple_id].append(
+                    f"{who}'s latest {measure.short_name} ({latest:g}) is {side} the "
+                    f"cut-off of {measure.cutoff:g}."
+                )
+        a, b = by_role.get("a", {}).get(1), by_role.get("b", {}).get(1)
+        if (
+            a
+            and b
+            and abs(a[0] - b[0]) <= SAME_MONTH
+            and abs(a[1] - b[1]) >= measure.reliable_change
+        ):
+            found[couple_id].append(
+                f"{name(couple_id, 'a')} and {name(couple_id, 'b')} are "
+                f"{abs(a[1] - b[1]):g} points apart on the {measure.short_name} "
+                f"({a[1]:g} and {b[1]:g})."
+            )
+
+
+def _links(ids: list[int], name, found: dict[int, list[str]], now: datetime) -> None:  # type: ignore[no-untyped-def]
+    rows = db.session.execute(
+        select(CheckInLink.couple_id, CheckInLink.partner_role, CheckInLink.created_at)
+        .where(
+            CheckInLink.couple_id.in_(ids),
+            CheckInLink.revoked_at.is_(None),
+            CheckInLink.used_at.is_(None),
+            CheckInLink.expires_at > now,
+            CheckInLink.created_at <= now - LINK_WAITING,
+        )
+        .order_by(CheckInLink.couple_id, CheckInLink.partner_role)
+    ).all()
+    for couple_id, role, created_at in rows:
+        days = (now - created_at).days
+        found[couple_id].append(
+            f"{name(couple_id, role)}'s check-in link has been waiting {days} days."
+        )
+
+
+def _sessions(
+    owner: User, couples: dict[int, Any], found: dict[int, list[str]], now: datetime
+) -> None:
+    times = session_times(owner.id, now)
+    rows = db.session.execute(select(times.c.couple_id, times.c.last_at))
+    last: dict[int, datetime] = {couple_id: last_at for couple_id, last_at in rows}
+    for couple_id, row in couples.items():
+        latest = last.get(couple_id)
+        if latest is not None:
+            if now - latest >= NO_SESSION:
+                weeks = (now - latest).days // 7
+                found[couple_id].append(f"No session for {weeks} weeks.")
+        else:
+            began = row.created_at
+            if row.started_on is not None:
+                began = min(
+                    began, datetime.combine(row.started_on, datetime.min.time(), now.tzinfo)
+                )
+            if now - began >= NO_SESSION:
+                found[couple_id].append(
+                    f"No session yet, {(now - began).days // 7} weeks after starting."
+                )

@@ -1,0 +1,84 @@
+"""The progress page and the progress report PDF."""
+
+from __future__ import annotations
+
+from flask import Blueprint, make_response, render_template, request
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from therapy import audit, pdf, timeutil
+from therapy.couples.services import get_couple_or_404
+from therapy.extensions import db
+from therapy.models import Couple
+from therapy.progress import services
+from therapy.progress.forms import RangeForm, ReportForm
+
+bp = Blueprint("progress", __name__, url_prefix="/couples/<int:couple_id>")
+REPORT_STYLESHEET = "css/report.css"
+
+
+@bp.get("/progress")
+@login_required
+def show(couple_id: int) -> str:
+    couple = get_couple_or_404(couple_id)
+    form = RangeForm(formdata=request.args)
+    form.validate()
+    start, end = form.period(services.default_range(timeutil.local_today()))
+    if not form.errors:
+        form.start.data, form.end.data = start, end
+    couple_view = request.args.get("view") == "couple"
+    progress = services.build(couple, start, end, couple_view=couple_view)
+    report = ReportForm(formdata=None, start=start, end=end)
+    return render_template(
+        "progress/show.html", couple=couple, progress=progress, form=form, report=report
+    )
+
+
+def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tuple[str, int]:
+    """The progress page again, the report form as typed, and what went wrong."""
+    start, end = form.period(services.default_range(timeutil.local_today()))
+    progress = services.build(couple, start, end, couple_view=False)
+    page = render_template(
+        "progress/show.html",
+        couple=couple,
+        progress=progress,
+        form=RangeForm(formdata=None, start=start, end=end),
+        report=form,
+        report_problem=problem,
+    )
+    return page, 422
+
+
+@bp.post("/report.pdf")
+@login_required
+def report(couple_id: int) -> Response | tuple[str, int]:
+    couple = get_couple_or_404(couple_id)
+    form = ReportForm()
+    if not form.validate_on_submit():
+        return _report_refused(couple, form)
+    start, end = form.period(services.default_range(timeutil.local_today()))
+    progress = services.build(couple, start, end, couple_view=bool(form.for_couple.data))
+    html = render_template(
+        "progress/report.html",
+        progress=progress,
+        label=couple.label,
+        therapist=current_user.display_name,
+        summary=(form.summary.data or "").strip(),
+        printed_on=timeutil.local_today(),
+        for_couple=bool(form.for_couple.data),
+    )
+    try:
+        body = pdf.render_pdf(html, paper=current_user.paper_size, stylesheets=[REPORT_STYLESHEET])
+    except pdf.PdfError:
+        return _report_refused(
+            couple,
+            form,
+            "This report is too long to print in one go. Choose a shorter period and try again.",
+        )
+    audit.record("report.export", record_type="couple", record_id=couple.id)
+    db.session.commit()
+    response = make_response(body)
+    response.headers["Content-Type"] = "application/pdf"
+    name = f"progress-report-{couple.id}-{end:%Y-%m-%d}.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
