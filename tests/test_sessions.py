@@ -513,3 +513,42 @@ def test_dashboard_shows_today_and_this_week(app, logged_in, couple, therapist):
     assert "Today and this week" in page
     assert f"/sessions/{soon_id}" in page and f"/sessions/{later_id}" not in page
     assert "Zoë &amp; Łukasz · session 1" in page
+
+
+def test_suggestions_follow_the_latest_checkin_once_there_is_one(
+    app, logged_in, library, couple, session_id
+):
+    from datetime import date
+
+    from tests.progress_helpers import add_checkin
+
+    before = logged_in.get(f"/sessions/{session_id}").get_data(as_text=True)
+    assert "lowest rated last week" not in before
+    ratings = dict.fromkeys(
+        [
+            "communication",
+            "empathy",
+            "quality-time",
+            "vulnerability",
+            "appreciation",
+            "growth",
+            "conflict",
+            "humor",
+            "patience",
+        ],
+        7,
+    )
+    add_checkin(app, couple, "a", date.today(), {**ratings, "appreciation": 2})
+    add_checkin(app, couple, "b", date.today(), {**ratings, "appreciation": 3})
+    page = logged_in.get(f"/sessions/{session_id}").get_data(as_text=True)
+    suggested = page.split("Suggested exercises", 1)[1].split("</ul>", 1)[0]
+    assert "Appreciation and affection: lowest rated last week (Zoë 2, Łukasz 3)" in suggested
+    with app.app_context():
+        from therapy.models import Practice
+
+        appreciation = db.session.scalar(select(Practice).where(Practice.slug == "appreciation"))
+        ids = {int(n) for n in re.findall(r'name="exercise_id" value="(\d+)"', suggested)}
+        practices = set(
+            db.session.scalars(select(Exercise.practice_id).where(Exercise.id.in_(ids)))
+        )
+        assert appreciation.id in practices
