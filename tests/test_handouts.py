@@ -167,7 +167,8 @@ def test_hostile_text_prints_literally_and_fetches_nothing(
     content = flat(result)
     for text in texts:
         assert text in content, text
-    assert "49" not in content.replace("2026", "")  # {{7*7}} was not evaluated
+    # {{7*7}} was not evaluated (the year and the random port may hold a 49 of their own)
+    assert "49" not in content.replace("2026", "").replace(str(port), "")
     assert not connection_attempted(listener)
     assert attachments(result) == []
     assert b"root:" not in result

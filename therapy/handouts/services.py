@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, timedelta
@@ -21,13 +22,14 @@ TRACKED_DAYS = 7
 # with break points every 30 characters it stays linear (0.8 s).
 LONG_WORD = re.compile(r"\S{31,}")
 ZERO_WIDTH_SPACE = "\u200b"
+# The tracking grid's name column holds about 18 Latin letters (9 wide CJK ones).
+GRID_NAME_WIDTH = 18
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class TrackingDay:
-    weekday: str  # "Wed"
-    day: int  # 3
+    label: str  # "Wed 3", or "Day 3" on a handout without a date
 
 
 def format_day(value: date | None) -> str:
@@ -37,10 +39,22 @@ def format_day(value: date | None) -> str:
     return f"{value:%A} {value.day} {value:%B %Y}"
 
 
-def tracking_days(session_date: date) -> list[TrackingDay]:
-    """The seven days after the session, for the tick grid."""
+def tracking_days(session_date: date | None) -> list[TrackingDay]:
+    """The seven days after the session, for the tick grid; numbered when there is no date."""
+    if session_date is None:
+        return [TrackingDay(f"Day {offset}") for offset in range(1, TRACKED_DAYS + 1)]
     days = (session_date + timedelta(days=offset) for offset in range(1, TRACKED_DAYS + 1))
-    return [TrackingDay(f"{day:%a}", day.day) for day in days]
+    return [TrackingDay(f"{day:%a} {day.day}") for day in days]
+
+
+def grid_name(name: str) -> str:
+    """A first name cut to fit the tracking grid's name column (wide letters count twice)."""
+    used = 0
+    for index, char in enumerate(name):
+        used += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used > GRID_NAME_WIDTH:
+            return name[: max(index - 1, 1)] + "…"
+    return name
 
 
 def soften(text: str) -> str:
@@ -73,6 +87,7 @@ def context(handout: Handout) -> dict[str, object]:
         "session_day": format_day(handout.session_date),
         "next_session_day": format_day(handout.next_session_date),
         "tracking_days": tracking_days(handout.session_date),
+        "grid_names": [grid_name(handout.partner_a), grid_name(handout.partner_b)],
     }
 
 
