@@ -63,6 +63,7 @@ def register_blueprints(app: Flask) -> None:
     from therapy.admin.views import bp as admin_bp
     from therapy.auth.views import bp as auth_bp
     from therapy.couples.views import bp as couples_bp
+    from therapy.handouts.views import bp as handouts_bp
     from therapy.library.views import bp as exercises_bp
     from therapy.main.views import bp as main_bp
 
@@ -70,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(exercises_bp)
     app.register_blueprint(couples_bp)
+    app.register_blueprint(handouts_bp)
     app.register_blueprint(admin_bp)
 
 
