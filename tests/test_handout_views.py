@@ -604,3 +604,10 @@ def test_the_week_takes_a_fixed_number_of_queries(
     with count_queries() as more:
         logged_in.get(url)
     assert more.count == few.count
+
+
+def test_the_dashboard_and_exercise_pages_link_to_their_pdfs(logged_in, library):
+    assert 'href="/handouts/week"' in logged_in.get("/").get_data(as_text=True)
+    exercise_id = library.id(PAUSE_PLAN)
+    page = logged_in.get(f"/exercises/{exercise_id}").get_data(as_text=True)
+    assert f'href="/exercises/{exercise_id}/handout.pdf"' in page
