@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.conftest import AuthActions
@@ -611,3 +613,43 @@ def test_the_dashboard_and_exercise_pages_link_to_their_pdfs(logged_in, library)
     exercise_id = library.id(PAUSE_PLAN)
     page = logged_in.get(f"/exercises/{exercise_id}").get_data(as_text=True)
     assert f'href="/exercises/{exercise_id}/handout.pdf"' in page
+
+
+def test_the_preview_makes_the_pdf_ahead_so_download_is_a_cache_hit(
+    app, logged_in, session_id, monkeypatch
+):
+    from therapy.handouts import services
+
+    started = []
+    ahead = services.prepare_handout_pdf
+    monkeypatch.setattr(
+        services, "prepare_handout_pdf", lambda handout: started.append(ahead(handout))
+    )
+    assert logged_in.get(f"/sessions/{session_id}/handout").status_code == 200
+    started[0].join(30)
+    with app.app_context():
+        pool = pdf.service().process
+
+    def no_render(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("rendered again instead of using the PDF made ahead")
+
+    monkeypatch.setattr(pool, "render", no_render)
+    response = logged_in.get(f"/sessions/{session_id}/handout.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    first=st.one_of(st.dates().map(str), st.text(st.characters(exclude_categories=["Cs"]))),
+    last=st.one_of(st.dates().map(str), st.text(st.characters(exclude_categories=["Cs"]))),
+)
+def test_the_week_form_never_fails(logged_in, first, last):
+    for path in ("/handouts/week", "/handouts/week.pdf"):
+        response = logged_in.get(path, query_string={"first": first, "last": last})
+        assert response.status_code in (200, 400, 409), (path, first, last)
+        if response.status_code == 400:
+            assert 'class="field-error"' in response.get_data(as_text=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -111,6 +112,13 @@ def preview_html(handout: Handout, *, session_id: int | None = None, plan_url: s
 def handout_pdf(handout: Handout) -> bytes:
     """The couple's handout as a PDF."""
     return pdf.render_pdf(handout_html(handout), paper=handout.paper, stylesheets=[STYLESHEET])
+
+
+def prepare_handout_pdf(handout: Handout) -> threading.Thread:
+    """Render the handout's PDF in the background: Print right after is a cache hit."""
+    return pdf.render_pdf_later(
+        handout_html(handout), paper=handout.paper, stylesheets=[STYLESHEET]
+    )
 
 
 def handouts_pdf(handouts: Sequence[Handout], paper: str | None = None) -> bytes:

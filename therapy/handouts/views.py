@@ -87,6 +87,8 @@ def preview(session_id: int) -> str | tuple[str, int]:
     handout = services.handout_for_session(session, current_user)
     if not handout.items:
         return no_homework(session, 200)
+    # While the therapist reads the preview, its PDF is made: Download is then a cache hit.
+    services.prepare_handout_pdf(handout)
     return services.preview_html(handout, session_id=session.id, plan_url=plan_url(session))
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -36,7 +38,10 @@ __all__ = [
     "clear_cache",
     "init_app",
     "render_pdf",
+    "render_pdf_later",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Settings and their defaults; instance/config.py or test overrides may change them.
 DEFAULTS: dict[str, object] = {
@@ -222,6 +227,33 @@ def render_pdf(
         max_pages=max_pages or (pdf_service.batch_max_pages if batch else pdf_service.max_pages),
         timeout=timeout or (pdf_service.batch_timeout if batch else pdf_service.timeout),
     )
+
+
+def render_pdf_later(
+    html: str, *, paper: str = "A4", stylesheets: Sequence[str] = ()
+) -> threading.Thread:
+    """Start rendering one document in the background, so a render_pdf() of the same HTML
+    a moment later is a cache hit (e.g. the handout's PDF while its preview is read).
+
+    Errors are only logged: whoever asks for the PDF itself gets them. Returns the thread.
+    """
+    pdf_service = service()
+
+    def render() -> None:
+        try:
+            pdf_service.render(
+                [html],
+                paper=paper,
+                stylesheets=stylesheets,
+                max_pages=pdf_service.max_pages,
+                timeout=pdf_service.timeout,
+            )
+        except Exception:  # the foreground request renders again and reports it
+            log.info("Rendering a PDF ahead failed", exc_info=True)
+
+    thread = threading.Thread(target=render, name="tandem-pdf-ahead", daemon=True)
+    thread.start()
+    return thread
 
 
 def clear_cache() -> None:
