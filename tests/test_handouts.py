@@ -298,3 +298,12 @@ def test_a_handout_item_needs_only_the_basics() -> None:
         title="T", practice_name="P", practice_idea="", summary="S", why="W", steps=("One",)
     )
     assert item.tracking == "none" and item.roles == () and item.minutes is None
+
+
+def test_long_names_are_cut_to_fit_the_tracking_grid() -> None:
+    assert services.grid_name("Zoë") == "Zoë"
+    assert services.grid_name("x" * 18) == "x" * 18
+    cut = services.grid_name("Maximiliane-Josephine")
+    assert cut.endswith("…") and len(cut) <= 18 and cut.startswith("Maximiliane")
+    wide = services.grid_name("李" * 12)  # each as wide as two Latin letters
+    assert wide.endswith("…") and len(wide) <= 9

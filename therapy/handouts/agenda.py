@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from therapy import pdf, timeutil
 from therapy.extensions import db
-from therapy.handouts.services import snapshot_text, snapshot_texts
+from therapy.handouts.services import paper_of, snapshot_text, snapshot_texts
 from therapy.models import SessionStatus, TherapySession, User
 
 AGENDA_STYLESHEET = "css/agenda.css"
@@ -121,7 +121,7 @@ def agenda_for_session(session: TherapySession, therapist: User) -> Agenda:
         previous_number=previous.number if previous else None,
         previous_follow_up=previous.notes_follow_up if previous else "",
         therapist_name=therapist.display_name,
-        paper="Letter" if therapist.paper_size == "Letter" else "A4",
+        paper=paper_of(therapist),
     )
 
 

@@ -16,7 +16,14 @@ from sqlalchemy.orm import selectinload
 
 from therapy import pdf, timeutil
 from therapy.extensions import db
-from therapy.handouts.data import TRACKING_CHOICES, CheckInLink, Handout, HandoutItem, Role
+from therapy.handouts.data import (
+    TRACKING_CHOICES,
+    CheckInLink,
+    Handout,
+    HandoutItem,
+    Paper,
+    Role,
+)
 from therapy.models import Couple, Exercise, SessionStatus, TherapySession, User
 from therapy.sessions.services import snapshot_of
 
@@ -224,6 +231,11 @@ def next_session_dates(sessions: Iterable[TherapySession]) -> dict[int, date | N
     return found
 
 
+def paper_of(therapist: User) -> Paper:
+    """The therapist's handout paper (A4 unless they chose US Letter)."""
+    return "Letter" if therapist.paper_size == "Letter" else "A4"
+
+
 def _first_names(couple: Couple) -> tuple[str, str]:
     a, b = couple.partner_a, couple.partner_b
     return (a.first_name if a else ""), (b.first_name if b else "")
@@ -243,7 +255,7 @@ def _session_handout(
             item_from_snapshot(item.snapshot, note=item.note or "", minutes=item.minutes)
             for item in session.homework
         ),
-        paper="Letter" if therapist.paper_size == "Letter" else "A4",
+        paper=paper_of(therapist),
     )
 
 
@@ -264,7 +276,7 @@ def handout_for_exercise(exercise: Exercise, therapist: User) -> Handout:
         session_date=None,
         therapist_name=therapist.display_name,
         items=(item_from_snapshot(snapshot_of(exercise)),),
-        paper="Letter" if therapist.paper_size == "Letter" else "A4",
+        paper=paper_of(therapist),
     )
 
 
