@@ -367,3 +367,16 @@ def test_a_batch_has_one_time_cap_and_one_page_cap(pdf_app: Flask) -> None:
     with pytest.raises(pdf.PdfTooLarge) as caught:
         pdf.render_pdf([three, three], max_pages=5)
     assert caught.value.limit == 5
+
+
+def test_a_lone_render_after_a_batch_reuses_the_child_used_last(pdf_app: Flask) -> None:
+    assert pdf_app.static_folder
+    pool = RenderPool(pdf_app.static_folder, pdf_app.static_url_path, size=2)
+    try:
+        jobs = [RenderJob((page(f"<p>{n}</p>"),), (), "A4", 40) for n in range(2)]
+        pool.render_all(jobs, timeout=60, each_timeout=30)
+        last = pool.pid
+        pool.render(RenderJob((page("<p>alone</p>"),), (), "A4", 40), timeout=30)
+        assert pool.pid == last is not None
+    finally:
+        pool.stop()

@@ -164,6 +164,8 @@ class RenderPool:
         self._idle: queue.LifoQueue[RenderProcess] = queue.LifoQueue()
         for process in reversed(self.processes):
             self._idle.put(process)
+        self._last = self.processes[0]
+        self._returning = threading.Lock()  # _last is always the top of _idle
 
     @property
     def size(self) -> int:
@@ -171,8 +173,8 @@ class RenderPool:
 
     @property
     def pid(self) -> int | None:
-        """The first child's process id while it runs (the one every lone render uses)."""
-        return self.processes[0].pid
+        """The process id of the child returned last (the next lone render's), while it runs."""
+        return self._last.pid
 
     def render(self, job: RenderJob, timeout: float) -> bytes:
         """Render on an idle child; waiting for one counts against `timeout` too."""
@@ -184,7 +186,9 @@ class RenderPool:
         try:
             return process.render(job, max(deadline - time.monotonic(), 0.001))
         finally:
-            self._idle.put(process)
+            with self._returning:
+                self._last = process
+                self._idle.put(process)
 
     def render_all(
         self,
