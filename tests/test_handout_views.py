@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -15,9 +14,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.conftest import AuthActions
-from tests.pdf_helpers import attachments, flat, page_size, reader
+from tests.pdf_helpers import attachments, connection_attempted, flat, page_size, reader
 from tests.test_library import exercise_form
-from tests.test_pdf import connection_attempted
 from therapy import pdf
 from therapy.extensions import db
 from therapy.models import (
@@ -44,15 +42,6 @@ def empty_pdf_cache(app) -> Iterator[None]:
     with app.app_context():
         pdf.clear_cache()
     yield
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    yield server
-    server.close()
 
 
 def plan(

@@ -14,6 +14,7 @@ from flask import Flask
 
 from tests.pdf_helpers import (
     attachments,
+    connection_attempted,
     flat,
     make_pdf_app,
     page_size,
@@ -26,8 +27,6 @@ from therapy.handouts import services
 from therapy.handouts.data import CheckInLink, Handout, HandoutItem
 from therapy.handouts.samples import DAILY_DOWNLOAD, UNSAID_LIST, reference_handout
 
-from .test_pdf import connection_attempted
-
 
 @pytest.fixture
 def pdf_app(tmp_path: Path) -> Iterator[Flask]:
@@ -35,15 +34,6 @@ def pdf_app(tmp_path: Path) -> Iterator[Flask]:
     with app.app_context():
         yield app
         pdf.clear_cache()
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    yield server
-    server.close()
 
 
 def with_first_item(handout: Handout, **changes: object) -> Handout:

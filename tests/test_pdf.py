@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import select
 import socket
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from flask import Flask
 
 from tests.pdf_helpers import (
     attachments,
+    connection_attempted,
     flat,
     make_pdf_app,
     page_size,
@@ -36,21 +36,6 @@ def pdf_app(tmp_path: Path) -> Iterator[Flask]:
     with app.app_context():
         yield app
         pdf.clear_cache()
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A loopback TCP port that records whether anything tried to connect."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    yield server
-    server.close()
-
-
-def connection_attempted(server: socket.socket) -> bool:
-    readable, _, _ = select.select([server], [], [], 0.3)
-    return bool(readable)
 
 
 def page(body: str) -> str:
