@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -542,7 +542,7 @@ def test_the_week_pdf_prints_every_handout_in_date_order(app, logged_in, week_se
 
 def test_the_week_form_defaults_to_the_next_seven_days(app, logged_in, therapist):
     page = logged_in.get("/handouts/week").get_data(as_text=True)
-    today = date.today()  # the therapist's zone is UTC
+    today = datetime.now(UTC).date()  # the therapist's zone is UTC
     assert f'value="{today.isoformat()}"' in page
     assert f'value="{(today + timedelta(days=6)).isoformat()}"' in page
     assert "No session from" in page
