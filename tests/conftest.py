@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -339,3 +340,14 @@ def make_couple(app: Flask) -> Callable[..., int]:
             return services.create_couple(db.session.get(User, owner.id), data).id
 
     return make
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A loopback TCP port that records whether anything tried to connect (see
+    pdf_helpers.connection_attempted): PDFs must never reach the network."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    yield server
+    server.close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+import select
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,12 @@ def make_pdf_app(tmp_path: Path, **overrides: Any) -> Flask:
     with app.app_context():
         pdf.clear_cache()
     return app
+
+
+def connection_attempted(server: socket.socket) -> bool:
+    """Whether anything connected to the `listener` fixture's port."""
+    readable, _, _ = select.select([server], [], [], 0.3)
+    return bool(readable)
 
 
 def reader(data: bytes) -> PdfReader:

@@ -14,6 +14,7 @@ from flask import Flask
 
 from tests.pdf_helpers import (
     attachments,
+    connection_attempted,
     flat,
     make_pdf_app,
     page_size,
@@ -26,8 +27,6 @@ from therapy.handouts import services
 from therapy.handouts.data import CheckInLink, Handout, HandoutItem
 from therapy.handouts.samples import DAILY_DOWNLOAD, UNSAID_LIST, reference_handout
 
-from .test_pdf import connection_attempted
-
 
 @pytest.fixture
 def pdf_app(tmp_path: Path) -> Iterator[Flask]:
@@ -35,15 +34,6 @@ def pdf_app(tmp_path: Path) -> Iterator[Flask]:
     with app.app_context():
         yield app
         pdf.clear_cache()
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    yield server
-    server.close()
 
 
 def with_first_item(handout: Handout, **changes: object) -> Handout:
@@ -167,7 +157,7 @@ def test_hostile_text_prints_literally_and_fetches_nothing(
     content = flat(result)
     for text in texts:
         assert text in content, text
-    # {{7*7}} was not evaluated (the port number and the year may contain 49 by chance).
+    # {{7*7}} was not evaluated (the year and the random port may hold a 49 of their own)
     assert "49" not in content.replace("2026", "").replace(str(port), "")
     assert not connection_attempted(listener)
     assert attachments(result) == []
@@ -298,3 +288,12 @@ def test_a_handout_item_needs_only_the_basics() -> None:
         title="T", practice_name="P", practice_idea="", summary="S", why="W", steps=("One",)
     )
     assert item.tracking == "none" and item.roles == () and item.minutes is None
+
+
+def test_long_names_are_cut_to_fit_the_tracking_grid() -> None:
+    assert services.grid_name("Zoë") == "Zoë"
+    assert services.grid_name("x" * 18) == "x" * 18
+    cut = services.grid_name("Maximiliane-Josephine")
+    assert cut.endswith("…") and len(cut) <= 18 and cut.startswith("Maximiliane")
+    wide = services.grid_name("李" * 12)  # each as wide as two Latin letters
+    assert wide.endswith("…") and len(wide) <= 9

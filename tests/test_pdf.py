@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import select
 import socket
 import time
 from collections.abc import Iterator
@@ -12,13 +11,21 @@ import pytest
 import weasyprint
 from flask import Flask
 
-from tests.pdf_helpers import attachments, flat, make_pdf_app, page_size, shipped_font_chars
+from tests.pdf_helpers import (
+    attachments,
+    connection_attempted,
+    flat,
+    make_pdf_app,
+    page_size,
+    reader,
+    shipped_font_chars,
+)
 from therapy import pdf
 from therapy.pdf.cache import MemoryCache, RedisCache
 from therapy.pdf.engine import TandemHTML
 from therapy.pdf.fetcher import STATIC_ORIGIN, FetchRefused, StaticFetcher
 from therapy.pdf.job import RenderJob
-from therapy.pdf.worker import render_process
+from therapy.pdf.worker import RenderPool, render_process
 
 from .conftest import REDIS_URL
 
@@ -29,21 +36,6 @@ def pdf_app(tmp_path: Path) -> Iterator[Flask]:
     with app.app_context():
         yield app
         pdf.clear_cache()
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A loopback TCP port that records whether anything tried to connect."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    yield server
-    server.close()
-
-
-def connection_attempted(server: socket.socket) -> bool:
-    readable, _, _ = select.select([server], [], [], 0.3)
-    return bool(readable)
 
 
 def page(body: str) -> str:
@@ -299,3 +291,77 @@ def test_the_slim_user_agent_stylesheet_hook_exists() -> None:
     """WeasyPrint's private hook: if an upgrade drops it, renders get slower, not wrong."""
     assert "_ua_stylesheets" in vars(weasyprint.HTML)
     assert "_ua_stylesheets" in vars(TandemHTML)
+
+
+# --- Batches: one job per document, in parallel, joined ---------------------------------
+
+
+def test_a_batch_reuses_each_documents_cached_pdf(
+    pdf_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = page("<p>first</p>"), page("<p>second</p>")
+    alone = pdf.render_pdf(first)
+    pool = pdf.service().process
+    rendered: list[RenderJob] = []
+    real_render = pool.render
+
+    def counting(job: RenderJob, timeout: float) -> bytes:
+        rendered.append(job)
+        return real_render(job, timeout)
+
+    monkeypatch.setattr(pool, "render", counting)
+    both = pdf.render_pdf([first, second])
+    assert [job.documents for job in rendered] == [(second,)]  # the first came from the cache
+    assert flat(both).split() == ["first", "second"]
+    assert alone != both and pdf.render_pdf([first, second]) == both
+    assert attachments(both) == []
+
+
+def test_a_joined_batch_is_deterministic_and_keeps_its_title(pdf_app: Flask) -> None:
+    documents = [page("<p>one</p>").replace("<head>", "<head><title>Handouts</title>"), page("x")]
+    joined = pdf.render_pdf(documents)
+    pdf.clear_cache()
+    assert pdf.render_pdf(documents) == joined
+    assert reader(joined).metadata.title == "Handouts"
+
+
+def test_a_pool_lays_out_a_batch_on_several_children(pdf_app: Flask) -> None:
+    assert pdf_app.static_folder
+    pool = RenderPool(pdf_app.static_folder, pdf_app.static_url_path, size=2)
+    try:
+        jobs = [RenderJob((page(f"<p>doc {n}</p>"),), (), "A4", 40) for n in range(4)]
+        results = pool.render_all(jobs, timeout=60, each_timeout=30)
+        assert [flat(result) for result in results] == [f"doc {n}" for n in range(4)]
+        assert all(process.pid is not None for process in pool.processes)
+    finally:
+        pool.stop()
+
+
+def test_a_batch_has_one_time_cap_and_one_page_cap(pdf_app: Flask) -> None:
+    assert pdf_app.static_folder
+    pool = RenderPool(pdf_app.static_folder, pdf_app.static_url_path, size=1)
+    slow = page(f"<p style='overflow-wrap: break-word; width: 5cm'>{'x' * 12000}</p>")
+    try:
+        started = time.monotonic()
+        with pytest.raises(pdf.PdfTimeout):
+            pool.render_all([RenderJob((slow,), (), "A4", 40)] * 3, timeout=0.5, each_timeout=10)
+        assert time.monotonic() - started < 3
+    finally:
+        pool.stop()
+    three = page("".join(f"<p style='break-after: page'>{n}</p>" for n in range(3)))
+    with pytest.raises(pdf.PdfTooLarge) as caught:
+        pdf.render_pdf([three, three], max_pages=5)
+    assert caught.value.limit == 5
+
+
+def test_a_lone_render_after_a_batch_reuses_the_child_used_last(pdf_app: Flask) -> None:
+    assert pdf_app.static_folder
+    pool = RenderPool(pdf_app.static_folder, pdf_app.static_url_path, size=2)
+    try:
+        jobs = [RenderJob((page(f"<p>{n}</p>"),), (), "A4", 40) for n in range(2)]
+        pool.render_all(jobs, timeout=60, each_timeout=30)
+        last = pool.pid
+        pool.render(RenderJob((page("<p>alone</p>"),), (), "A4", 40), timeout=30)
+        assert pool.pid == last is not None
+    finally:
+        pool.stop()

@@ -19,7 +19,8 @@ MONDAY = TODAY - timedelta(days=TODAY.weekday())
 
 
 def weeks_ago(n: int) -> date:
-    return MONDAY - timedelta(weeks=n) + timedelta(days=1)
+    """The Tuesday n weeks back, or today when this week's Tuesday is still ahead."""
+    return min(MONDAY - timedelta(weeks=n) + timedelta(days=1), TODAY)
 
 
 @pytest.fixture

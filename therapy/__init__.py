@@ -65,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from therapy.checkins.partner import bp as partner_bp
     from therapy.checkins.views import bp as checkins_bp
     from therapy.couples.views import bp as couples_bp
+    from therapy.handouts.views import bp as handouts_bp
     from therapy.library.views import bp as exercises_bp
     from therapy.main.views import bp as main_bp
     from therapy.measures.views import bp as measures_bp
@@ -75,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(exercises_bp)
     app.register_blueprint(couples_bp)
+    app.register_blueprint(handouts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(sessions_bp)
     app.register_blueprint(checkins_bp)

@@ -69,9 +69,9 @@ class CheckInLink:
 class Handout:
     """A couple's homework handout for one session."""
 
-    partner_a: str  # first names
+    partner_a: str  # first names; blank prints a line to write a name on
     partner_b: str
-    session_date: date
+    session_date: date | None  # None: a line to write the date on
     therapist_name: str
     items: Sequence[HandoutItem]
     next_session_date: date | None = None

@@ -1,17 +1,31 @@
-"""Render a handout: HTML for the PDF and the preview, and the PDF itself."""
+"""Handouts: built from sessions and exercises as plain data, rendered to HTML and PDF."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, fields, is_dataclass, replace
-from datetime import date, timedelta
+import threading
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app, render_template
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from therapy import pdf
-from therapy.handouts.data import CheckInLink, Handout
+from therapy import pdf, timeutil
+from therapy.extensions import db
+from therapy.handouts.data import (
+    TRACKING_CHOICES,
+    CheckInLink,
+    Handout,
+    HandoutItem,
+    Paper,
+    Role,
+)
+from therapy.models import Couple, Exercise, SessionStatus, TherapySession, User
+from therapy.sessions.services import snapshot_of
 
 STYLESHEET = "css/handout.css"
 TRACKED_DAYS = 7
@@ -21,13 +35,14 @@ TRACKED_DAYS = 7
 # with break points every 30 characters it stays linear (0.8 s).
 LONG_WORD = re.compile(r"\S{31,}")
 ZERO_WIDTH_SPACE = "\u200b"
+# The tracking grid's name column holds about 18 Latin letters (9 wide CJK ones).
+GRID_NAME_WIDTH = 18
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class TrackingDay:
-    weekday: str  # "Wed"
-    day: int  # 3
+    label: str  # "Wed 3", or "Day 3" on a handout without a date
 
 
 def format_day(value: date | None) -> str:
@@ -37,10 +52,22 @@ def format_day(value: date | None) -> str:
     return f"{value:%A} {value.day} {value:%B %Y}"
 
 
-def tracking_days(session_date: date) -> list[TrackingDay]:
-    """The seven days after the session, for the tick grid."""
+def tracking_days(session_date: date | None) -> list[TrackingDay]:
+    """The seven days after the session, for the tick grid; numbered when there is no date."""
+    if session_date is None:
+        return [TrackingDay(f"Day {offset}") for offset in range(1, TRACKED_DAYS + 1)]
     days = (session_date + timedelta(days=offset) for offset in range(1, TRACKED_DAYS + 1))
-    return [TrackingDay(f"{day:%a}", day.day) for day in days]
+    return [TrackingDay(f"{day:%a} {day.day}") for day in days]
+
+
+def grid_name(name: str) -> str:
+    """A first name cut to fit the tracking grid's name column (wide letters count twice)."""
+    used = 0
+    for index, char in enumerate(name):
+        used += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used > GRID_NAME_WIDTH:
+            return name[: max(index - 1, 1)] + "…"
+    return name
 
 
 def soften(text: str) -> str:
@@ -73,6 +100,7 @@ def context(handout: Handout) -> dict[str, object]:
         "session_day": format_day(handout.session_date),
         "next_session_day": format_day(handout.next_session_date),
         "tracking_days": tracking_days(handout.session_date),
+        "grid_names": [grid_name(handout.partner_a), grid_name(handout.partner_b)],
     }
 
 
@@ -81,14 +109,23 @@ def handout_html(handout: Handout) -> str:
     return render_template("handouts/handout.html", **context(handout))
 
 
-def preview_html(handout: Handout) -> str:
+def preview_html(handout: Handout, *, session_id: int | None = None, plan_url: str = "") -> str:
     """The same handout inside the app's page layout (needs a request context)."""
-    return render_template("handouts/preview.html", **context(handout))
+    return render_template(
+        "handouts/preview.html", session_id=session_id, plan_url=plan_url, **context(handout)
+    )
 
 
 def handout_pdf(handout: Handout) -> bytes:
     """The couple's handout as a PDF."""
     return pdf.render_pdf(handout_html(handout), paper=handout.paper, stylesheets=[STYLESHEET])
+
+
+def prepare_handout_pdf(handout: Handout) -> threading.Thread:
+    """Render the handout's PDF in the background: Print right after is a cache hit."""
+    return pdf.render_pdf_later(
+        handout_html(handout), paper=handout.paper, stylesheets=[STYLESHEET]
+    )
 
 
 def handouts_pdf(handouts: Sequence[Handout], paper: str | None = None) -> bytes:
@@ -106,3 +143,208 @@ def handouts_pdf(handouts: Sequence[Handout], paper: str | None = None) -> bytes
         stylesheets=[STYLESHEET],
         max_pages=min(config["PDF_BATCH_MAX_PAGES"], config["PDF_MAX_PAGES"] * len(handouts)),
     )
+
+
+# --- from the database to plain data ----------------------------------------------------
+
+
+def snapshot_text(snapshot: Mapping[str, Any], key: str) -> str:
+    """A text field of a plan item's snapshot ('' when missing or not text)."""
+    value = snapshot.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def snapshot_texts(snapshot: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """A list field of a snapshot (steps, prompts, cautions) as a tuple of texts."""
+    values = snapshot.get(key)
+    if not isinstance(values, list | tuple):
+        return ()
+    return tuple(value for value in values if isinstance(value, str))
+
+
+def item_from_snapshot(
+    snapshot: Mapping[str, Any], *, note: str = "", minutes: int | None = None
+) -> HandoutItem:
+    """One homework exercise as printed: the snapshot's text, never its cautions."""
+    tracking = snapshot_text(snapshot, "tracking")
+    roles = snapshot.get("roles")
+    planned = snapshot.get("minutes")
+    return HandoutItem(
+        title=snapshot_text(snapshot, "title"),
+        practice_name=snapshot_text(snapshot, "practice_name"),
+        practice_idea=snapshot_text(snapshot, "practice_idea"),
+        summary=snapshot_text(snapshot, "summary"),
+        why=snapshot_text(snapshot, "why"),
+        steps=snapshot_texts(snapshot, "steps"),
+        roles=tuple(
+            Role(str(role.get("name", "")), str(role.get("does", "")))
+            for role in (roles if isinstance(roles, list) else [])
+            if isinstance(role, Mapping)
+        ),
+        note=note,
+        tracking=tracking if tracking in TRACKING_CHOICES else "none",  # type: ignore[arg-type]
+        prompts=snapshot_texts(snapshot, "prompts"),
+        minutes=minutes if minutes is not None else planned if isinstance(planned, int) else None,
+        when=snapshot_text(snapshot, "timing"),
+        stop_safely=snapshot_text(snapshot, "stop_safely"),
+    )
+
+
+def local_date(moment: datetime | None) -> date | None:
+    """The calendar day of a UTC moment in the therapist's time zone."""
+    return timeutil.to_local(moment).date() if moment is not None else None
+
+
+def next_session_dates(sessions: Iterable[TherapySession]) -> dict[int, date | None]:
+    """For each session, the date of the couple's next non-cancelled session after it.
+
+    After it means later in time; for a session not scheduled yet, the earliest scheduled
+    session with a higher number. One query for any number of sessions.
+    """
+    sessions = list(sessions)
+    couple_ids = {session.couple_id for session in sessions}
+    if not couple_ids:
+        return {}
+    rows = db.session.execute(
+        select(TherapySession.couple_id, TherapySession.number, TherapySession.starts_at)
+        .where(
+            TherapySession.couple_id.in_(couple_ids),
+            TherapySession.status != SessionStatus.CANCELLED.value,
+            TherapySession.starts_at.is_not(None),
+        )
+        .order_by(TherapySession.starts_at)
+    ).all()
+    found: dict[int, date | None] = {}
+    for session in sessions:
+        later: list[datetime] = []
+        for couple_id, number, starts_at in rows:
+            if couple_id != session.couple_id or number == session.number or starts_at is None:
+                continue
+            after = (
+                starts_at > session.starts_at
+                if session.starts_at is not None
+                else number > session.number
+            )
+            if after:
+                later.append(starts_at)
+        found[session.id] = local_date(min(later, default=None))
+    return found
+
+
+def paper_of(therapist: User) -> Paper:
+    """The therapist's handout paper (A4 unless they chose US Letter)."""
+    return "Letter" if therapist.paper_size == "Letter" else "A4"
+
+
+def _first_names(couple: Couple) -> tuple[str, str]:
+    a, b = couple.partner_a, couple.partner_b
+    return (a.first_name if a else ""), (b.first_name if b else "")
+
+
+def _session_handout(
+    session: TherapySession, therapist: User, next_session_date: date | None
+) -> Handout:
+    partner_a, partner_b = _first_names(session.couple)
+    return Handout(
+        partner_a=partner_a,
+        partner_b=partner_b,
+        session_date=local_date(session.starts_at),
+        next_session_date=next_session_date,
+        therapist_name=therapist.display_name,
+        items=tuple(
+            item_from_snapshot(item.snapshot, note=item.note or "", minutes=item.minutes)
+            for item in session.homework
+        ),
+        paper=paper_of(therapist),
+    )
+
+
+def handout_for_session(session: TherapySession, therapist: User) -> Handout:
+    """The couple's handout for a session: its homework in plan order, from the snapshots.
+
+    A session not scheduled yet prints a line for the date. Check-in links are left for
+    the check-in feature to fill in.
+    """
+    return _session_handout(session, therapist, next_session_dates([session])[session.id])
+
+
+def handout_for_exercise(exercise: Exercise, therapist: User) -> Handout:
+    """One library exercise as a generic handout: lines for names and dates, no note."""
+    return Handout(
+        partner_a="",
+        partner_b="",
+        session_date=None,
+        therapist_name=therapist.display_name,
+        items=(item_from_snapshot(snapshot_of(exercise)),),
+        paper=paper_of(therapist),
+    )
+
+
+# --- this week's handouts ---------------------------------------------------------------
+
+MAX_WEEK_DAYS = 31
+
+
+@dataclass(frozen=True)
+class WeekSession:
+    """A session in the chosen days, as the form page lists it."""
+
+    session_id: int
+    couple_label: str
+    number: int
+    starts_at: datetime
+    homework: int  # how many homework exercises
+
+
+@dataclass
+class Week:
+    """The therapist's sessions in a date range: those with homework print, in date order."""
+
+    first: date
+    last: date
+    printed: list[WeekSession] = field(default_factory=list)
+    skipped: list[WeekSession] = field(default_factory=list)
+    handouts: list[Handout] = field(default_factory=list)
+
+
+def _start_of(day: date) -> datetime:
+    return timeutil.from_local(datetime.combine(day, time.min))
+
+
+def week(therapist: User, first: date, last: date) -> Week:
+    """Every non-cancelled session of the therapist's own couples from `first` to `last`.
+
+    A fixed number of queries: the sessions with couples, partners and plans, and the next
+    session dates.
+    """
+    sessions = list(
+        db.session.scalars(
+            select(TherapySession)
+            .join(Couple, Couple.id == TherapySession.couple_id)
+            .where(
+                Couple.owner_id == therapist.id,
+                TherapySession.status != SessionStatus.CANCELLED.value,
+                TherapySession.starts_at >= _start_of(first),
+                TherapySession.starts_at < _start_of(last + timedelta(days=1)),
+            )
+            .order_by(TherapySession.starts_at, TherapySession.id)
+            .options(selectinload(TherapySession.couple).selectinload(Couple.partners))
+        )
+    )
+    result = Week(first, last)
+    with_homework = [session for session in sessions if session.homework]
+    next_dates = next_session_dates(with_homework)
+    for session in sessions:
+        row = WeekSession(
+            session.id,
+            session.couple.label,
+            session.number,
+            session.starts_at or _start_of(first),  # always set: the query asked for dates
+            len(session.homework),
+        )
+        if session.homework:
+            result.printed.append(row)
+            result.handouts.append(_session_handout(session, therapist, next_dates[session.id]))
+        else:
+            result.skipped.append(row)
+    return result

@@ -4,6 +4,8 @@ Callers render an autoescaped Jinja template from plain values and hand the HTML
 This module adds what every PDF needs: the static-only URL fetcher and base URL, the
 paper size, a cap on pages and on time (the render runs in a child process that is
 killed at the time cap, see worker.py), and a cache keyed by a hash of the content.
+Several documents (a batch) are rendered one per job, in parallel on up to
+PDF_PROCESSES children, each cached like a single document, then joined (merge.py).
 WeasyPrint itself is imported only by engine.py and fetcher.py, in the render process.
 """
 
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -22,7 +26,8 @@ from flask import Flask, current_app
 from therapy.pdf.cache import MemoryCache, NoCache, PdfCache, RedisCache
 from therapy.pdf.errors import PdfError, PdfTimeout, PdfTooLarge
 from therapy.pdf.job import PAPER_SIZES, RenderJob
-from therapy.pdf.worker import RenderProcess, render_process
+from therapy.pdf.merge import merge, page_count
+from therapy.pdf.worker import RenderPool, render_process
 
 __all__ = [
     "PAPER_SIZES",
@@ -33,7 +38,10 @@ __all__ = [
     "clear_cache",
     "init_app",
     "render_pdf",
+    "render_pdf_later",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Settings and their defaults; instance/config.py or test overrides may change them.
 DEFAULTS: dict[str, object] = {
@@ -45,6 +53,9 @@ DEFAULTS: dict[str, object] = {
     "PDF_CACHE": "auto",  # "auto" (Redis when REDIS_URL is set, else memory), "memory", "none"
     "PDF_CACHE_MAX_BYTES": 64 * 1024 * 1024,  # the in-process LRU
     "PDF_CACHE_TTL": 3600,  # seconds a PDF stays in Redis
+    # Render children per web process (~100 MB each); more than one only start when
+    # renders overlap, e.g. a batch, which lays out one document per child at once.
+    "PDF_PROCESSES": min(os.cpu_count() or 1, 4),
 }
 
 # Part of every cache key: bump when the engine's output changes for the same input.
@@ -67,7 +78,9 @@ class PdfService:
         self.max_html_chars = int(config["PDF_MAX_HTML_CHARS"])
         self.secret = str(config["SECRET_KEY"]).encode()
         self.cache = make_cache(config)
-        self.process: RenderProcess = render_process(self.static_folder, app.static_url_path)
+        self.process: RenderPool = render_process(
+            self.static_folder, app.static_url_path, int(config["PDF_PROCESSES"])
+        )
 
     def render(
         self,
@@ -90,9 +103,43 @@ class PdfService:
         key = self.key(job)
         pdf = self.cache.get(key)
         if pdf is None:
-            pdf = self.process.render(job, timeout)
+            if len(documents) == 1:
+                pdf = self.process.render(job, timeout)
+            else:
+                pdf = self._render_batch(job, timeout)
             self.cache.set(key, pdf)
         return pdf
+
+    def _render_batch(self, job: RenderJob, timeout: float) -> bytes:
+        """Each document as a PDF of its own (from the cache, or laid out in parallel), joined.
+
+        A document's job is the one its own PDF would have, so a handout printed alone
+        earlier is not laid out again. `job.max_pages` caps the pages of the whole batch.
+        """
+        singles = [
+            RenderJob((html,), job.stylesheets, job.paper, min(self.max_pages, job.max_pages))
+            for html in job.documents
+        ]
+        keys = [self.key(single) for single in singles]
+        pdfs = [self.cache.get(key) for key in keys]
+        pages = sum(page_count(pdf) for pdf in pdfs if pdf is not None)
+        if pages > job.max_pages:
+            raise PdfTooLarge(job.max_pages, pages)
+        missing = [index for index, pdf in enumerate(pdfs) if pdf is None]
+
+        def arrived(position: int, pdf: bytes) -> None:
+            nonlocal pages
+            pages += page_count(pdf)
+            if pages > job.max_pages:
+                raise PdfTooLarge(job.max_pages, pages)
+            index = missing[position]
+            pdfs[index] = pdf
+            self.cache.set(keys[index], pdf)
+
+        self.process.render_all(
+            [singles[index] for index in missing], timeout, self.timeout, arrived
+        )
+        return merge([pdf for pdf in pdfs if pdf is not None])
 
     def key(self, job: RenderJob) -> str:
         """An opaque hash of everything that changes the PDF."""
@@ -180,6 +227,33 @@ def render_pdf(
         max_pages=max_pages or (pdf_service.batch_max_pages if batch else pdf_service.max_pages),
         timeout=timeout or (pdf_service.batch_timeout if batch else pdf_service.timeout),
     )
+
+
+def render_pdf_later(
+    html: str, *, paper: str = "A4", stylesheets: Sequence[str] = ()
+) -> threading.Thread:
+    """Start rendering one document in the background, so a render_pdf() of the same HTML
+    a moment later is a cache hit (e.g. the handout's PDF while its preview is read).
+
+    Errors are only logged: whoever asks for the PDF itself gets them. Returns the thread.
+    """
+    pdf_service = service()
+
+    def render() -> None:
+        try:
+            pdf_service.render(
+                [html],
+                paper=paper,
+                stylesheets=stylesheets,
+                max_pages=pdf_service.max_pages,
+                timeout=pdf_service.timeout,
+            )
+        except Exception:  # the foreground request renders again and reports it
+            log.info("Rendering a PDF ahead failed", exc_info=True)
+
+    thread = threading.Thread(target=render, name="tandem-pdf-ahead", daemon=True)
+    thread.start()
+    return thread
 
 
 def clear_cache() -> None:

@@ -11,6 +11,11 @@ process waits at most `timeout` seconds, then kills the child, raises PdfTimeout
 the next render starts a fresh child. Measured cost: ~0.3 ms per render for the socket
 round trip; the child starts once in about a second, and is recycled after
 RECYCLE_AFTER jobs so its memory stays flat.
+
+A RenderPool holds up to PDF_PROCESSES such children. A render takes the most recently
+used idle child, so one request at a time keeps using one warm child; the others start
+only when renders overlap: concurrent requests, or a batch laid out in parallel
+(render_all), one document per child.
 """
 
 from __future__ import annotations
@@ -18,10 +23,14 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import queue
 import socket
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -146,23 +155,107 @@ class RenderProcess:
                 process.wait()
 
 
-_processes: dict[tuple[str, str], RenderProcess] = {}
-_processes_lock = threading.Lock()
+class RenderPool:
+    """Up to `size` render children for this web process; each render takes an idle one."""
+
+    def __init__(self, static_folder: str | Path, static_url_path: str, size: int) -> None:
+        self.processes = [RenderProcess(static_folder, static_url_path) for _ in range(size)]
+        # Last in, first out: the warm child that just finished is the next one used.
+        self._idle: queue.LifoQueue[RenderProcess] = queue.LifoQueue()
+        for process in reversed(self.processes):
+            self._idle.put(process)
+        self._last = self.processes[0]
+        self._returning = threading.Lock()  # _last is always the top of _idle
+
+    @property
+    def size(self) -> int:
+        return len(self.processes)
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of the child returned last (the next lone render's), while it runs."""
+        return self._last.pid
+
+    def render(self, job: RenderJob, timeout: float) -> bytes:
+        """Render on an idle child; waiting for one counts against `timeout` too."""
+        deadline = time.monotonic() + timeout
+        try:
+            process = self._idle.get(timeout=timeout)
+        except queue.Empty:
+            raise PdfTimeout(timeout) from None
+        try:
+            return process.render(job, max(deadline - time.monotonic(), 0.001))
+        finally:
+            with self._returning:
+                self._last = process
+                self._idle.put(process)
+
+    def render_all(
+        self,
+        jobs: Sequence[RenderJob],
+        timeout: float,
+        each_timeout: float,
+        check: Callable[[int, bytes], None] = lambda index, pdf: None,
+    ) -> list[bytes]:
+        """Render every job, as many at once as there are children, within `timeout` in all.
+
+        `check(index, pdf)` sees each result as it arrives and may raise (e.g. past a page
+        cap) to stop the rest: jobs not started are dropped, running ones finish.
+        """
+        deadline = time.monotonic() + timeout
+
+        def one(job: RenderJob) -> bytes:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PdfTimeout(timeout)
+            return self.render(job, min(each_timeout, left))
+
+        results: list[bytes | None] = [None] * len(jobs)
+        with ThreadPoolExecutor(max_workers=min(self.size, len(jobs)) or 1) as executor:
+            futures: dict[Future[bytes], int] = {
+                executor.submit(one, job): index for index, job in enumerate(jobs)
+            }
+            try:
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        index = futures[future]
+                        pdf = future.result()
+                        results[index] = pdf
+                        check(index, pdf)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return [result for result in results if result is not None]
+
+    def stop(self) -> None:
+        """End every child (each starts again on its next render)."""
+        for process in self.processes:
+            process.stop()
 
 
-def render_process(static_folder: str | Path, static_url_path: str) -> RenderProcess:
-    """The render child for this static folder, shared by every app in this process."""
+_pools: dict[tuple[str, str], RenderPool] = {}
+_pools_lock = threading.Lock()
+
+
+def render_process(static_folder: str | Path, static_url_path: str, size: int = 1) -> RenderPool:
+    """The render children for this static folder, shared by every app in this process.
+
+    The first caller sets the pool's size.
+    """
     key = (str(static_folder), static_url_path)
-    with _processes_lock:
-        if key not in _processes:
-            _processes[key] = RenderProcess(static_folder, static_url_path)
-        return _processes[key]
+    with _pools_lock:
+        if key not in _pools:
+            _pools[key] = RenderPool(static_folder, static_url_path, max(1, size))
+        return _pools[key]
 
 
 @atexit.register
 def stop_all() -> None:
     """End every render child of this process (at exit, and in tests)."""
-    with _processes_lock:
-        processes = list(_processes.values())
-    for process in processes:
-        process.stop()
+    with _pools_lock:
+        pools = list(_pools.values())
+    for pool in pools:
+        pool.stop()
