@@ -92,6 +92,15 @@ def test_a_large_gap_on_a_practice(app, therapist, couple):
     )
 
 
+def test_gaps_on_many_practices_are_summed_up_in_one_line(app, therapist, couple):
+    add_checkin(app, couple, "a", TODAY, dict.fromkeys(STEADY, 9) | {"humor": 10})
+    add_checkin(app, couple, "b", TODAY, dict.fromkeys(STEADY, 4) | {"humor": 2})
+    assert only_reason(app, therapist) == (
+        f"Zoë and Łukasz are 4 or more points apart on {len(STEADY)} practices, most on "
+        "A shared sense of humor (10 and 2)."
+    )
+
+
 def test_a_large_gap_on_a_measure(app, therapist, couple):
     add_score(app, couple, "a", TODAY, (6, 5, 5, 4))  # 20
     add_score(app, couple, "b", TODAY - timedelta(days=10), (4, 4, 4, 3))  # 15

@@ -33,6 +33,8 @@ from therapy.models import (
 
 # Tandem's thresholds for the 0-10 practice ratings (no published norms exist for them):
 # a fall of 3 points from a partner's previous check-in, or partners 4 points apart.
+# Past this many practices, the reasons are summed up in one line.
+SPELLED_OUT = 2
 RATING_FALL = 3
 RATING_GAP = 4
 # The partners' answers count as "the same week" this many days apart at most.
@@ -130,13 +132,22 @@ def _ratings(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type
     for (couple_id, role), checkins in sorted(by_partner.items()):
         if 1 in checkins and 2 in checkins:
             latest, previous = checkins[1][1], checkins[2][1]
-            for practice, value in latest.items():
-                before = previous.get(practice)
-                if before is not None and before - value >= RATING_FALL:
-                    found[couple_id].append(
-                        f"{name(couple_id, role)}'s rating of {practice} fell from "
-                        f"{before} to {value}."
-                    )
+            falls = [
+                (before - value, practice, before, value)
+                for practice, value in latest.items()
+                if (before := previous.get(practice)) is not None and before - value >= RATING_FALL
+            ]
+            if len(falls) > SPELLED_OUT:
+                _, practice, before, value = max(falls, key=lambda fall: fall[0])
+                found[couple_id].append(
+                    f"{name(couple_id, role)}'s ratings fell by {RATING_FALL} or more on "
+                    f"{len(falls)} practices, most on {practice} (from {before} to {value})."
+                )
+            elif falls:
+                found[couple_id].extend(
+                    f"{name(couple_id, role)}'s rating of {practice} fell from {before} to {value}."
+                    for _, practice, before, value in falls
+                )
     for couple_id in {c for c, _ in by_partner}:
         a, b = (
             by_partner.get((couple_id, "a"), {}).get(1),
@@ -144,14 +155,24 @@ def _ratings(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type
         )
         if a is None or b is None or abs(a[0] - b[0]) > SAME_WEEK:
             continue
-        for practice, value_a in a[1].items():
-            value_b = b[1].get(practice)
-            if value_b is not None and abs(value_a - value_b) >= RATING_GAP:
-                found[couple_id].append(
-                    f"{name(couple_id, 'a')} and {name(couple_id, 'b')} are "
-                    f"{abs(value_a - value_b)} points apart on {practice} "
-                    f"({value_a} and {value_b})."
-                )
+        gaps = [
+            (abs(value_a - value_b), practice, value_a, value_b)
+            for practice, value_a in a[1].items()
+            if (value_b := b[1].get(practice)) is not None and abs(value_a - value_b) >= RATING_GAP
+        ]
+        both = f"{name(couple_id, 'a')} and {name(couple_id, 'b')}"
+        if len(gaps) > SPELLED_OUT:
+            # One line for many practices keeps the dashboard readable.
+            _, practice, value_a, value_b = max(gaps, key=lambda entry: entry[0])
+            found[couple_id].append(
+                f"{both} are {RATING_GAP} or more points apart on {len(gaps)} practices, "
+                f"most on {practice} ({value_a} and {value_b})."
+            )
+        elif gaps:
+            found[couple_id].extend(
+                f"{both} are {gap} points apart on {practice} ({value_a} and {value_b})."
+                for gap, practice, value_a, value_b in gaps
+            )
 
 
 def _homework(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type: ignore[no-untyped-def]
