@@ -520,24 +520,11 @@ def test_suggestions_follow_the_latest_checkin_once_there_is_one(
 ):
     from datetime import date
 
-    from tests.progress_helpers import add_checkin
+    from tests.progress_helpers import PRACTICE_SLUGS, add_checkin
 
     before = logged_in.get(f"/sessions/{session_id}").get_data(as_text=True)
     assert "lowest rated last week" not in before
-    ratings = dict.fromkeys(
-        [
-            "communication",
-            "empathy",
-            "quality-time",
-            "vulnerability",
-            "appreciation",
-            "growth",
-            "conflict",
-            "humor",
-            "patience",
-        ],
-        7,
-    )
+    ratings = dict.fromkeys(PRACTICE_SLUGS, 7)
     add_checkin(app, couple, "a", date.today(), {**ratings, "appreciation": 2})
     add_checkin(app, couple, "b", date.today(), {**ratings, "appreciation": 3})
     page = logged_in.get(f"/sessions/{session_id}").get_data(as_text=True)

@@ -14,7 +14,8 @@ from therapy.progress import services
 from therapy.progress.forms import RangeForm, ReportForm
 
 bp = Blueprint("progress", __name__, url_prefix="/couples/<int:couple_id>")
-REPORT_STYLESHEET = "css/report.css"
+# The legend swatches are shared with the progress page; the rest is the report's own.
+REPORT_STYLESHEETS = ["css/chart-legend.css", "css/report.css"]
 
 
 @bp.get("/progress")
@@ -68,7 +69,7 @@ def report(couple_id: int) -> Response | tuple[str, int]:
         for_couple=bool(form.for_couple.data),
     )
     try:
-        body = pdf.render_pdf(html, paper=current_user.paper_size, stylesheets=[REPORT_STYLESHEET])
+        body = pdf.render_pdf(html, paper=current_user.paper_size, stylesheets=REPORT_STYLESHEETS)
     except pdf.PdfError:
         return _report_refused(
             couple,
