@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from therapy import audit
 from therapy.couples.services import get_couple_or_404
@@ -36,7 +37,8 @@ def get_session_or_404(session_id: int) -> TherapySession:
     session = db.session.get(TherapySession, session_id)
     if session is None:
         abort(404)
-    get_couple_or_404(session.couple_id)
+    # The couple the scoped loader found becomes `session.couple`, with no second query.
+    set_committed_value(session, "couple", get_couple_or_404(session.couple_id))
     return session
 
 

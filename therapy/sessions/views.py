@@ -152,7 +152,7 @@ def _picker(session: TherapySession, couple: Couple) -> dict[str, Any]:
 
 
 def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) -> tuple[str, int]:
-    couple = get_couple_or_404(session.couple_id)
+    couple = session.couple
     details = SessionForm(formdata=None, obj=session)
     details.status.choices = _status_choices(new=False)
     details.focus.choices = _focus_choices()
@@ -266,7 +266,7 @@ def add_item(session_id: int) -> Response | tuple[str, int]:
             status=422,
             plan_error="That exercise is not in your library; nothing was added.",
         )
-    couple = get_couple_or_404(session.couple_id)
+    couple = session.couple
     warning = services.safety_warning(couple, exercise)
     if warning is not None and request.form.get("confirm") != "yes":
         return render_builder(session, safety=warning, pending=exercise)
@@ -338,7 +338,7 @@ def save_template(session_id: int) -> Response | tuple[str, int]:
 @bp.route("/sessions/<int:session_id>/notes", methods=["GET", "POST"])
 def notes(session_id: int) -> str | Response:
     session = services.get_session_or_404(session_id)
-    couple = get_couple_or_404(session.couple_id)
+    couple = session.couple
     form = NotesForm(obj=session if request.method == "GET" else None)
     if request.method == "GET":
         form.version.data = str(session.version)
