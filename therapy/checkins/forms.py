@@ -32,7 +32,7 @@ from therapy.checkins.services import (
 )
 from therapy.forms import BaseForm, WholeNumberField
 from therapy.measures.services import StoredMeasure
-from therapy.models import CheckIn, MeasureScore, Practice
+from therapy.models import CheckIn, Practice
 from therapy.models.checkin import RATING_MAX, RATING_MIN, TEXT_MAX
 
 RATING_HINT = "0 means not at all, 10 means very much."
@@ -324,7 +324,3 @@ def score_entry_form(stored: StoredMeasure, partners: Sequence[tuple[str, str]])
     form.measure = stored
     form.today = timeutil.local_today()
     return form
-
-
-def score_summary(score: MeasureScore) -> str:
-    return f"{score.measure.short_name} {score.total:g}"

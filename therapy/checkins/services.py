@@ -139,17 +139,6 @@ def homework_questions(couple: Couple, checkin: CheckIn | None = None) -> list[H
     return [HomeworkQuestion(a.item_id, a.title) for a in current_assignments(couple)]
 
 
-def checkins_of(couple: Couple) -> list[CheckIn]:
-    """The couple's check-ins, newest first."""
-    return list(
-        db.session.scalars(
-            select(CheckIn)
-            .where(CheckIn.couple_id == couple.id)
-            .order_by(CheckIn.on_date.desc(), CheckIn.id.desc())
-        )
-    )
-
-
 # --- saving ----------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import Select, and_, case, delete, func, or_, select
+from sqlalchemy import Select, and_, case, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -256,11 +256,3 @@ def set_archived(exercise: Exercise, archived: bool) -> None:
     action = "exercise.archive" if archived else "exercise.restore"
     audit.record(action, record_type="exercise", record_id=exercise.id)
     db.session.commit()
-
-
-def practice_choices() -> list[tuple[int, str]]:
-    return [(p.id, f"{p.name} (situation)" if p.is_situation else p.name) for p in practices()]
-
-
-def count_visible() -> int:
-    return db.session.scalar(select(func.count()).select_from(Exercise).where(visible_to_me())) or 0

@@ -104,10 +104,6 @@ def builtin_files_cached() -> tuple[tuple[str, str], ...]:
     return tuple(builtin_files())
 
 
-def get_measure(measure_id: int) -> StoredMeasure | None:
-    return next((m for m in measures() if m.id == measure_id), None)
-
-
 class ImportRefused(MeasureDefinitionError):
     """The file is a valid definition but cannot be added (its slug is taken)."""
 
