@@ -19,16 +19,20 @@ def couple(make_couple, therapist):
 
 @pytest.fixture
 def session_id(app, logged_in, library, couple):
-    response = logged_in.post(
-        f"/couples/{couple}/sessions/new",
-        data={
-            "date": "2026-12-02",
-            "time": "14:00",
-            "minutes": "50",
-            "status": "planned",
-            "start_from": "blank",
-        },
-    )
+    return new_session(logged_in, couple)
+
+
+def new_session(client, couple_id, date="2026-12-02", **fields):
+    """Create a session through the form; returns its id."""
+    data = {
+        "date": date,
+        "time": "14:00",
+        "minutes": "50",
+        "status": "planned",
+        "start_from": "blank",
+        **fields,
+    }
+    response = client.post(f"/couples/{couple_id}/sessions/new", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
@@ -169,17 +173,7 @@ def test_save_and_apply_a_template(app, logged_in, library, couple, session_id):
     with app.app_context():
         template = db.session.scalar(select(PlanTemplate))
         assert template.name == "Intake plan" and len(template.items) == 2
-    new = logged_in.post(
-        f"/couples/{couple}/sessions/new",
-        data={
-            "date": "2026-12-09",
-            "time": "14:00",
-            "minutes": "50",
-            "status": "planned",
-            "start_from": f"template:{template.id}",
-        },
-    )
-    new_id = int(new.headers["Location"].rsplit("/", 1)[1])
+    new_id = new_session(logged_in, couple, date="2026-12-09", start_from=f"template:{template.id}")
     assert [i[1] for i in plan(app, new_id)[0]] == ids
 
 
@@ -187,17 +181,7 @@ def test_start_from_the_previous_session(app, logged_in, library, couple, sessio
     ids = calm_exercises(app, library, 3)
     for exercise in ids:
         add(logged_in, session_id, exercise)
-    new = logged_in.post(
-        f"/couples/{couple}/sessions/new",
-        data={
-            "date": "2026-12-09",
-            "time": "14:00",
-            "minutes": "50",
-            "status": "planned",
-            "start_from": "blank",
-        },
-    )
-    new_id = int(new.headers["Location"].rsplit("/", 1)[1])
+    new_id = new_session(logged_in, couple, date="2026-12-09")
     assert plan(app, new_id)[0] == []
     logged_in.post(f"/sessions/{new_id}/start-from", data={"source": "previous"})
     assert [i[1] for i in plan(app, new_id)[0]] == ids
@@ -225,17 +209,7 @@ def test_safety_flag_warns_before_conflict_work(app, logged_in, library, therapi
     flagged = make_couple(
         therapist, "Björn", "Aino", safety_flag=True, safety_reason="Possible coercive control"
     )
-    new = logged_in.post(
-        f"/couples/{flagged}/sessions/new",
-        data={
-            "date": "2026-12-02",
-            "time": "14:00",
-            "minutes": "50",
-            "status": "planned",
-            "start_from": "blank",
-        },
-    )
-    sid = int(new.headers["Location"].rsplit("/", 1)[1])
+    sid = new_session(logged_in, flagged)
     conflict = exercise_id(library, "conflict-pause-plan")
     response = add(logged_in, sid, conflict)
     page = response.get_data(as_text=True)
@@ -256,17 +230,7 @@ def test_matching_cautions_warn_even_without_the_flag(
         "Julián",
         presenting_concerns="Rebuilding trust after an affair came out.",
     )
-    new = logged_in.post(
-        f"/couples/{couple}/sessions/new",
-        data={
-            "date": "2026-12-02",
-            "time": "14:00",
-            "minutes": "50",
-            "status": "planned",
-            "start_from": "blank",
-        },
-    )
-    sid = int(new.headers["Location"].rsplit("/", 1)[1])
+    sid = new_session(logged_in, couple)
     with app.app_context():
         affair = db.session.scalar(
             select(Exercise).where(Exercise.cautions.cast(db.String).like("%affair%")).limit(1)
@@ -285,31 +249,9 @@ def test_suggestions_come_from_focus_practices_and_skip_recent_exercises(
         humor_ids = list(
             db.session.scalars(select(Exercise.id).where(Exercise.practice_id == humor.id))
         )
-    first = logged_in.post(
-        f"/couples/{couple}/sessions/new",
-        data={
-            "date": "2026-11-01",
-            "time": "14:00",
-            "minutes": "50",
-            "status": "planned",
-            "start_from": "blank",
-            "focus": str(humor.id),
-        },
-    )
-    first_id = int(first.headers["Location"].rsplit("/", 1)[1])
+    first_id = new_session(logged_in, couple, date="2026-11-01", focus=str(humor.id))
     add(logged_in, first_id, humor_ids[0])
-    second = logged_in.post(
-        f"/couples/{couple}/sessions/new",
-        data={
-            "date": "2026-11-08",
-            "time": "14:00",
-            "minutes": "50",
-            "status": "planned",
-            "start_from": "blank",
-            "focus": str(humor.id),
-        },
-    )
-    second_id = int(second.headers["Location"].rsplit("/", 1)[1])
+    second_id = new_session(logged_in, couple, date="2026-11-08", focus=str(humor.id))
     page = logged_in.get(f"/sessions/{second_id}").get_data(as_text=True)
     suggested = page.split("Suggested exercises", 1)[1].split("</ul>", 1)[0]
     assert "A shared sense of humor: a focus of this session" in suggested
