@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from therapy import timeutil
 from therapy.couples.services import get_couple_or_404
@@ -34,16 +35,23 @@ def require_login() -> None:
 
 
 def _status_choices(new: bool) -> list[Any]:
-    from wtforms import SelectChoice
-
     statuses = ["planned", "draft"] if new else list(STATUS_LABELS)
     return [SelectChoice(s, STATUS_LABELS[s]) for s in statuses]
 
 
 def _focus_choices() -> list[Any]:
-    from wtforms import SelectChoice
-
     return [SelectChoice(p.id, p.name) for p in library.practices() if not p.is_situation]
+
+
+def _my_templates() -> list[PlanTemplate]:
+    """The signed-in therapist's saved plan templates, by name."""
+    return list(
+        db.session.scalars(
+            select(PlanTemplate)
+            .where(PlanTemplate.owner_id == current_user.id)
+            .order_by(PlanTemplate.name)
+        )
+    )
 
 
 def _starts_at(form: SessionForm) -> datetime | None:
@@ -55,8 +63,6 @@ def _starts_at(form: SessionForm) -> datetime | None:
 
 @bp.route("/couples/<int:couple_id>/sessions/new", methods=["GET", "POST"])
 def new(couple_id: int) -> str | Response:
-    from wtforms import SelectChoice
-
     couple = get_couple_or_404(couple_id)
     form = NewSessionForm()
     if request.method == "GET":
@@ -69,11 +75,7 @@ def new(couple_id: int) -> str | Response:
         )
     form.status.choices = _status_choices(new=True)
     form.focus.choices = _focus_choices()
-    templates = db.session.scalars(
-        select(PlanTemplate)
-        .where(PlanTemplate.owner_id == current_user.id)
-        .order_by(PlanTemplate.name)
-    ).all()
+    templates = _my_templates()
     form.start_from.choices = [
         SelectChoice("blank", "An empty plan"),
         SelectChoice("previous", "The previous session's plan"),
@@ -160,11 +162,7 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
     if session.starts_at:
         local = timeutil.to_local(session.starts_at)
         details.date.data, details.time.data = local.date(), local.time()
-    templates = db.session.scalars(
-        select(PlanTemplate)
-        .where(PlanTemplate.owner_id == current_user.id)
-        .order_by(PlanTemplate.name)
-    ).all()
+    templates = _my_templates()
     context = {
         "session": session,
         "couple": couple,
