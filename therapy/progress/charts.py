@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 import pygal
@@ -50,7 +52,7 @@ STYLE = Style(
     value_font_size=12,
     title_font_size=15,
 )
-CHANGE_MARKER = "fill: #ffffff; stroke: #9b1c1c; stroke-width: 3"
+CHANGE_MARKER = "fill:#fff;stroke:#9b1c1c;stroke-width:3"
 CACHE_SIZE = 512
 
 
@@ -109,21 +111,46 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-# Tooltip data (read by pygal's script, which an <img> never runs) and decimals:
-# taking them out halves a chart with two years of weeks, and a report stays printable.
-TOOLTIP_DATA = re.compile(r"<desc[^>]*>[^<]*</desc>")
-LONG_DECIMAL = re.compile(r"(\d)\.\d+")  # whole pixels are exact enough
+# What only pygal's script or a hover would use, and an <img> never runs or shows: the
+# script with the chart's whole configuration, tooltip data and hover titles. Taking them
+# out (and the decimals: whole pixels are exact enough) halves a chart with two years of
+# weeks, and WeasyPrint draws every element left when it prints the report.
+UNSHOWN = re.compile(
+    r"<script[^>]*>.*?</script>|<desc[^>]*>[^<]*</desc>|<title>[^<]*</title>", re.S
+)
+LONG_DECIMAL = re.compile(r"(\d)\.\d+")
+# pygal wraps every dot and bar in a group of its own (for the tooltip), leaves empty
+# groups for the series it draws nothing of, and draws zero-height bars: each is one more
+# element to print.
+SHAPE_GROUP = re.compile(r'<g class="(?:dots|bar)">(<(?:circle|rect)[^>]*/>)</g>')
+EMPTY_GROUP = re.compile(r"<g[^>]*/>|<g[^>]*></g>")
+EMPTY_BAR = re.compile(r'<rect [^>]*height="0"[^>]*/>')  # and the tooltip's empty box
+STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.S)
 MANY_POINTS = 52
 
 
-def _data_url(svg: str | bytes) -> str:
+def _data_url(svg: str | bytes, css: str) -> str:
+    """The chart as a data: URL, with only what a printed <img> shows.
+
+    Its stylesheet is `css` alone: pygal always adds its base rules (fonts for titles,
+    legends and tooltips, with the chart's id in every selector), and WeasyPrint parses
+    a chart's stylesheet each time it prints one (~5 ms a chart).
+    """
     text = svg.decode() if isinstance(svg, bytes) else svg
-    text = LONG_DECIMAL.sub(r"\1", TOOLTIP_DATA.sub("", text))
+    text = SHAPE_GROUP.sub(r"\1", UNSHOWN.sub("", text))
+    text = EMPTY_BAR.sub("", LONG_DECIMAL.sub(r"\1", text))
+    for _ in range(3):  # groups left empty inside groups: the tooltip's
+        text, emptied = EMPTY_GROUP.subn("", text)
+        if not emptied:
+            break
+    style = f'<style type="text/css">{escape(css, quote=False)}</style>'
+    text = STYLE_ELEMENT.sub(lambda _: style, text, count=1)
     return "data:image/svg+xml;base64," + base64.b64encode(text.encode()).decode("ascii")
 
 
-def _label_every(count: int) -> int:
-    return max(1, (count + 7) // 8)
+def _label_every(count: int, most: int) -> int:
+    """Label every n-th week so that at most `most` labels fit under the chart."""
+    return max(1, -(-count // most))
 
 
 def _options(labels: Sequence[str], wide: bool = True) -> dict[str, Any]:
@@ -138,7 +165,7 @@ def _options(labels: Sequence[str], wide: bool = True) -> dict[str, Any]:
         # phone, and pygal clips a second legend row.
         "show_legend": False,
         "show_minor_x_labels": False,
-        "x_labels_major_every": _label_every(len(labels)),
+        "x_labels_major_every": _label_every(len(labels), 8 if wide else 4),
         "truncate_label": -1,
         "margin": 12,
         "margin_right": 36,
@@ -166,57 +193,80 @@ def _series_css(index: int, colour: str, line: str, dots: str = "") -> str:
     return (
         f".serie-{index} .line{{stroke:{colour};{line}}}"
         f".serie-{index} .dot{{fill:{colour};stroke:{colour};{dots}}}"
-        f".serie-{index} rect{{fill:{colour}}}"
     )
+
+
+def _bar_css(index: int, colour: str) -> str:
+    return f".serie-{index} rect{{fill:{colour}}}"
+
+
+@dataclass(frozen=True)
+class _Series:
+    name: str
+    values: list[Any]
+    line: str  # CSS for the series' line
+    dots: str = ""  # CSS for its dots, after the series colour
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+def _y_labels(minimum: float, maximum: float) -> list[float]:
+    """At most six labelled guides (0, 2, … 10; 0, 5, … 20): a label for every point of a
+    0-10 scale is eleven more text elements to draw in every printed chart."""
+    step = max(1, math.ceil((maximum - minimum) / 5))
+    return list(range(math.ceil(minimum), math.floor(maximum) + 1, step))
 
 
 def _render_line(spec: LineSpec) -> str:
     # Past a year of weeks the dots merge into the line, and on the small practice charts
     # they crowd it: lines alone read better there (reliable changes stay ringed).
     dots = spec.wide and len(spec.labels) <= MANY_POINTS
-    series: list[tuple[str, list[Any], str, dict[str, Any]]] = []
     name_a, name_b = spec.names
-    series.append((name_a, _points(spec.partner_a), "stroke-width:3", {}))
-    series.append(
-        (name_b, _points(spec.partner_b), "stroke-width:3;stroke-dasharray:8,5", {"dots_size": 5})
-    )
+    series = [
+        _Series(name_a, _points(spec.partner_a), "stroke-width:3"),
+        _Series(
+            name_b,
+            _points(spec.partner_b),
+            "stroke-width:3;stroke-dasharray:8,5",
+            options=(("dots_size", 5),),
+        ),
+    ]
     if spec.gap:
         series.append(
-            (
+            _Series(
                 "Difference between them",
                 _points(spec.gap),
                 "stroke-width:1.5;stroke-dasharray:2,4",
-                {"dots_size": 2},
+                options=(("show_dots", False),),  # a dotted line needs no dots on it
             )
         )
     if spec.changes and any(value is not None for value in spec.changes):
-        marks = [
-            None if value is None else {"value": value, "style": CHANGE_MARKER, "node": {"r": 9}}
-            for value in spec.changes
-        ]
+        # The ring's look is the series' CSS, not a style on each point: WeasyPrint parses
+        # an element's style attribute every time it draws one.
         series.append(
-            (
+            _Series(
                 "Reliable change (ringed)",
-                marks,
+                _points(spec.changes),
                 "stroke:none",
-                {"stroke": False, "show_dots": True, "dots_size": 9},
+                CHANGE_MARKER,
+                (("stroke", False), ("show_dots", True), ("dots_size", 9)),
             )
         )
     if spec.cutoff is not None:
         series.append(
-            (
+            _Series(
                 f"Cut-off {spec.cutoff:g}",
                 [spec.cutoff] * len(spec.labels),
                 "stroke-width:2;stroke-dasharray:12,6",
-                {"show_dots": False},
+                options=(("show_dots", False),),
             )
         )
     css = THEME + "".join(
-        _series_css(index, COLOURS[index % len(COLOURS)], line)
-        for index, (_, _, line, _) in enumerate(series)
+        _series_css(index, COLOURS[index % len(COLOURS)], one.line, one.dots)
+        for index, one in enumerate(series)
     )
     chart = pygal.Line(
         range=(spec.minimum, spec.maximum),
+        y_labels=_y_labels(spec.minimum, spec.maximum),
         allow_interruptions=True,
         dots_size=3.5,
         show_dots=dots,
@@ -224,9 +274,9 @@ def _render_line(spec: LineSpec) -> str:
         **_options(spec.labels, spec.wide),
     )
     chart.x_labels = list(spec.labels)
-    for name, values, _, extra in series:
-        chart.add(name, values, **extra)
-    return _data_url(chart.render())
+    for one in series:
+        chart.add(one.name, one.values, **dict(one.options))
+    return _data_url(chart.render(), css)
 
 
 def _render_bars(spec: BarSpec) -> str:
@@ -234,20 +284,18 @@ def _render_bars(spec: BarSpec) -> str:
         (f + p + n for f, p, n in zip(spec.fully, spec.partly, spec.not_done, strict=True)),
         default=1,
     )
-    css = THEME + "".join(
-        _series_css(index, colour, "") for index, colour in enumerate(COLOURS[:3])
-    )
+    css = THEME + "".join(_bar_css(index, colour) for index, colour in enumerate(COLOURS[:3]))
     chart = pygal.StackedBar(
         css=["inline:" + css],
         range=(0, max(1, highest)),
-        y_labels=list(range(0, max(1, highest) + 1)),
+        y_labels=_y_labels(0, max(1, highest)),
         **_options(spec.labels),
     )
     chart.x_labels = list(spec.labels)
     chart.add("Fully", list(spec.fully))
     chart.add("Partly", list(spec.partly))
     chart.add("Not done", list(spec.not_done))
-    return _data_url(chart.render())
+    return _data_url(chart.render(), css)
 
 
 def line_chart(spec: LineSpec) -> str:

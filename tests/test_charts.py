@@ -1,0 +1,80 @@
+"""The chart images: what a printed <img> shows, and nothing WeasyPrint would draw for no one."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from therapy.progress import charts
+
+
+def svg_of(data_url: str) -> str:
+    prefix = "data:image/svg+xml;base64,"
+    assert data_url.startswith(prefix)
+    return base64.b64decode(data_url[len(prefix) :]).decode()
+
+
+def practice_spec(**overrides: object) -> charts.LineSpec:
+    values: dict[str, object] = {
+        "labels": tuple(f"{day} Mar" for day in range(1, 11)),
+        "partner_a": (5, 5, 9, 9, 4, 4, 5, 6, 6, 7),
+        "partner_b": (4, None, 4, 5, 5, 5, 6, 6, 7, 7),
+        "names": ("Zoë", "Łukasz"),
+        "minimum": 0,
+        "maximum": 10,
+        "gap": (1, None, 5, 4, 1, 1, 1, 0, 1, 0),
+        "changes": (None, None, 9, None, 4, None, None, None, None, None),
+        "wide": False,
+    }
+    values.update(overrides)
+    return charts.LineSpec(**values)  # type: ignore[arg-type]
+
+
+def test_a_chart_keeps_only_what_an_image_shows():
+    charts.clear_cache()
+    svg = svg_of(charts.line_chart(practice_spec()))
+    # pygal's script and configuration, tooltips and hover titles are gone ...
+    for unshown in ("<script", "<desc", "<title", "#chart-"):
+        assert unshown not in svg, unshown
+    # ... and so are per-point styles: the rings are styled once, by the series' CSS.
+    assert ' style="' not in svg
+    assert charts.CHANGE_MARKER in svg
+    rings = re.findall(r'<circle [^>]*r="9"', svg)
+    assert len(rings) == 2  # the two reliable changes, no more
+    # A 0-10 scale is labelled every 2 points.
+    y_labels = re.findall(r'<text x="-5" y="\d+" class="[^"]*">(\d+)</text>', svg)
+    assert y_labels == ["0", "2", "4", "6", "8", "10"]
+
+
+def test_the_same_data_draws_the_same_image_and_new_data_a_new_one():
+    charts.clear_cache()
+    first = charts.line_chart(practice_spec())
+    assert charts.line_chart(practice_spec()) is first
+    assert charts.line_chart(practice_spec(partner_b=(4,) * 10)) != first
+
+
+def test_small_charts_label_at_most_four_weeks_and_wide_ones_eight():
+    labels = tuple(f"w{n}" for n in range(104))
+    for wide, most in ((False, 4), (True, 8)):
+        spec = practice_spec(
+            labels=labels,
+            partner_a=(5,) * 104,
+            partner_b=(6,) * 104,
+            gap=(1,) * 104,
+            changes=(),
+            wide=wide,
+        )
+        svg = svg_of(charts.line_chart(spec))
+        shown = re.findall(r'class="major">(w\d+)</text>', svg)
+        assert 1 < len(shown) <= most, shown
+
+
+def test_homework_bars_leave_out_empty_bars():
+    charts.clear_cache()
+    spec = charts.BarSpec(
+        labels=("Jan", "Feb", "Mar"), fully=(3, 0, 2), partly=(1, 0, 0), not_done=(0, 4, 0)
+    )
+    svg = svg_of(charts.bar_chart(spec))
+    bars = re.findall(r'<rect [^>]*class="rect', svg)
+    assert len(bars) == 4  # 3+1, 4, 2: zero-height bars are not drawn
+    assert not re.search(r'<rect [^>]*height="0"', svg)
