@@ -119,6 +119,15 @@ def test_the_report_pdf_for_the_therapist_and_for_the_couple(app, logged_in, his
     text = pdf_text(response.data)
     for expected in ("Steady work.", "Weekly check-in talk", "Private worry text", "Homework"):
         assert expected in text, expected
+    # In brief rather than week by week: each partner's line per chart, homework added up.
+    assert "Zoë: 4 weeks answered" in text and "Łukasz: 3 weeks answered" in text
+    # Hand-worked: Zoë fully, fully, not; Łukasz partly three times.
+    assert (
+        "Over the period (3 weeks, 6 answers): fully 2 (33%) · partly 3 (50%) · not done 1 (17%)"
+        in text
+    )
+    assert "The last 4 weeks" not in text  # the same weeks: said once
+    assert "A move of 3 points or more from one week to the next is a reliable change" in text
     couple_copy = pdf_text(
         logged_in.post(f"/couples/{history}/report.pdf", data={**data, "for_couple": "y"}).data
     )
@@ -130,6 +139,27 @@ def test_the_report_pdf_for_the_therapist_and_for_the_couple(app, logged_in, his
             select(AuditEvent).where(AuditEvent.action == "report.export")
         ).all()
         assert len(exports) == 2 and exports[0].record_id == history
+
+
+def test_past_half_a_year_homework_is_charted_by_month(app, logged_in, couple):
+    held_session(app, couple, days_ago=7 * 30)
+    for n in range(28):
+        add_checkin(app, couple, "a", weeks_ago(n), homework=["fully" if n % 2 else "not"])
+    start = weeks_ago(28).isoformat()
+    page = logged_in.get(f"/couples/{couple}/progress?start={start}").get_data(as_text=True)
+    section = html.unescape(page).split('id="chart-homework"')[1].split("</section>")[0]
+    assert "Homework done, by month" in section and '<th scope="col">Month</th>' in section
+    rows = re.findall(
+        r'<th scope="row">([A-Z][a-z]+ \d{4})</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>',
+        section,
+    )
+    assert 6 <= len(rows) <= 8
+    assert sum(int(f) + int(p) + int(n) for _, f, p, n in rows) == 28
+    assert sum(int(f) for _, f, _, _ in rows) == 14
+    # Four weeks stay week by week.
+    recent = logged_in.get(f"/couples/{couple}/progress?start={weeks_ago(3).isoformat()}")
+    section = recent.get_data(as_text=True).split('id="chart-homework"')[1]
+    assert "by month" not in section.split("</section>")[0]
 
 
 def test_a_bad_report_form_is_explained_not_500(app, logged_in, history):

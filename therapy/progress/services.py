@@ -4,6 +4,7 @@ their words, goals; the same data feeds the page and the PDF report."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -30,6 +31,7 @@ PRACTICE_CHANGE = 3
 PRACTICE_GAP = 3
 DEFAULT_RANGE = timedelta(days=182)
 TEXTS_SHOWN = 20
+HOMEWORK_WEEKS_CHARTED = 26
 
 
 def week_of(day: date) -> date:
@@ -145,10 +147,38 @@ class Chart:
 
 @dataclass(frozen=True)
 class HomeworkWeek:
-    week: date
+    week: date  # the week's Monday; in monthly chart rows, the first of the month
     fully: int
     partly: int
     not_done: int
+    label: str = ""  # as the chart's table shows it: "3 Mar 2026" or "March 2026"
+
+
+@dataclass(frozen=True)
+class HomeworkTotals:
+    """Homework answers added up over some weeks (the report prints these, not every week)."""
+
+    weeks: int
+    fully: int
+    partly: int
+    not_done: int
+
+    @property
+    def answers(self) -> int:
+        return self.fully + self.partly + self.not_done
+
+    def share(self, count: int) -> int:
+        """`count` as a whole percentage of the answers."""
+        return round(100 * count / self.answers) if self.answers else 0
+
+
+def homework_totals(weeks: Sequence[HomeworkWeek]) -> HomeworkTotals:
+    return HomeworkTotals(
+        len(weeks),
+        sum(w.fully for w in weeks),
+        sum(w.partly for w in weeks),
+        sum(w.not_done for w in weeks),
+    )
 
 
 @dataclass(frozen=True)
@@ -177,7 +207,11 @@ class Progress:
     couple_view: bool
     practices: list[Chart] = field(default_factory=list)
     measures: list[Chart] = field(default_factory=list)
-    homework: list[HomeworkWeek] = field(default_factory=list)
+    homework: list[HomeworkWeek] = field(default_factory=list)  # week by week
+    # What the homework chart and its table show: the weeks, or past HOMEWORK_WEEKS_CHARTED
+    # weeks the months (a hundred weekly bars are too thin to read, and slow to print).
+    homework_rows: list[HomeworkWeek] = field(default_factory=list)
+    homework_by: str = "week"
     homework_image: str = ""
     homework_alt: str = ""
     texts: list[TextAnswer] = field(default_factory=list)
@@ -189,6 +223,10 @@ class Progress:
     @property
     def has_data(self) -> bool:
         return self.checkins > 0 or any(chart.has_data for chart in self.measures)
+
+    def homework_totals(self, last: int | None = None) -> HomeworkTotals:
+        """Homework answers over the period, or over its `last` weeks with answers."""
+        return homework_totals(self.homework[-last:] if last else self.homework)
 
 
 def default_range(today: date) -> tuple[date, date]:
@@ -432,23 +470,53 @@ def _homework(couple: Couple, result: Progress) -> None:
             continue
         weeks[week_of(on_date)][done] += 1
     result.homework = [
-        HomeworkWeek(week, counts["fully"], counts["partly"], counts["not"])
+        HomeworkWeek(week, counts["fully"], counts["partly"], counts["not"], f"{week:%d %b %Y}")
         for week, counts in sorted(weeks.items())
     ]
-    if result.homework:
-        spec = charts.BarSpec(
-            labels=_axis_labels([w.week for w in result.homework]),
-            fully=tuple(w.fully for w in result.homework),
-            partly=tuple(w.partly for w in result.homework),
-            not_done=tuple(w.not_done for w in result.homework),
-        )
-        result.homework_image = charts.bar_chart(spec)
-        total = sum(w.fully + w.partly + w.not_done for w in result.homework)
-        fully = sum(w.fully for w in result.homework)
-        result.homework_alt = (
-            f"Stacked bar chart of homework answers per week: {fully} of {total} answers "
-            "said fully done. The table below lists every week."
-        )
+    if not result.homework:
+        return
+    result.homework_rows = result.homework
+    labels = _axis_labels([w.week for w in result.homework])
+    if len(result.homework) > HOMEWORK_WEEKS_CHARTED:
+        result.homework_by = "month"
+        result.homework_rows = _by_month(result.homework)
+        labels = _month_labels([m.week for m in result.homework_rows])
+    rows = result.homework_rows
+    spec = charts.BarSpec(
+        labels=labels,
+        fully=tuple(w.fully for w in rows),
+        partly=tuple(w.partly for w in rows),
+        not_done=tuple(w.not_done for w in rows),
+    )
+    result.homework_image = charts.bar_chart(spec)
+    totals = homework_totals(result.homework)
+    result.homework_alt = (
+        f"Stacked bar chart of homework answers per {result.homework_by}: {totals.fully} of "
+        f"{totals.answers} answers said fully done. The table below lists every "
+        f"{result.homework_by}."
+    )
+
+
+def _by_month(weeks: list[HomeworkWeek]) -> list[HomeworkWeek]:
+    """The weeks added up by the month their Monday falls in."""
+    months: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for week in weeks:
+        counts = months[week.week.replace(day=1)]
+        counts[0] += week.fully
+        counts[1] += week.partly
+        counts[2] += week.not_done
+    return [
+        HomeworkWeek(month, fully, partly, not_done, f"{month:%B %Y}")
+        for month, (fully, partly, not_done) in sorted(months.items())
+    ]
+
+
+def _month_labels(months: list[date]) -> tuple[str, ...]:
+    """ "Mar", with the year on the first month and on each January."""
+    return tuple(
+        f"{month:%b %Y}" if index == 0 or month.month == 1 else f"{month:%b}"
+        for index, month in enumerate(months)
+    )
 
 
 def _texts(couple: Couple, result: Progress) -> None:
