@@ -471,7 +471,8 @@ WAS_HARD = [
 ]
 
 
-def _rating(rng: Random, start: float, end: float, t: float, offset: float) -> int:
+def weekly_rating(rng: Random, start: float, end: float, t: float, offset: float) -> int:
+    """A 0-10 rating on a straight trend from `start` to `end` (t from 0 to 1), with noise."""
     value = start + (end - start) * t + offset + rng.uniform(-1.2, 1.2)
     return max(0, min(10, round(value)))
 
@@ -557,7 +558,7 @@ def seed_checkins(user: User) -> int:
                 checkin.ratings = [
                     CheckInRating(
                         practice_id=p.id,
-                        value=_rating(rng, start, end, t, offsets[p.id]),
+                        value=weekly_rating(rng, start, end, t, offsets[p.id]),
                         private=rng.random() < 0.05,
                     )
                     for p in practices
