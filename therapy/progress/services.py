@@ -481,12 +481,12 @@ def _homework(couple: Couple, result: Progress) -> None:
         result.homework_by = "month"
         result.homework_rows = _by_month(result.homework)
         labels = _month_labels([m.week for m in result.homework_rows])
-    rows = result.homework_rows
+    shown = result.homework_rows
     spec = charts.BarSpec(
         labels=labels,
-        fully=tuple(w.fully for w in rows),
-        partly=tuple(w.partly for w in rows),
-        not_done=tuple(w.not_done for w in rows),
+        fully=tuple(w.fully for w in shown),
+        partly=tuple(w.partly for w in shown),
+        not_done=tuple(w.not_done for w in shown),
     )
     result.homework_image = charts.bar_chart(spec)
     totals = homework_totals(result.homework)
