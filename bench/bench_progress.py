@@ -166,14 +166,14 @@ def main() -> None:
                 lambda couple=couple, since=since: report_pdf(
                     couple, f"Summary {next(counter)}", since
                 ),
-                repeat=8,
+                repeat=15,
                 warmup=1,
             )
             report(f"report PDF, {label}, rendered each time", samples, goal_ms=PDF_GOAL_MS)
         # Without the progress page first: the report draws its 11 charts itself.
         samples = timings(
             lambda: (charts.clear_cache(), report_pdf(couple_id, f"Summary {next(counter)}")),
-            repeat=8,
+            repeat=15,
             warmup=1,
         )
         report("report PDF, 2 years, charts not drawn yet", samples, goal_ms=PDF_GOAL_MS)
