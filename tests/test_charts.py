@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import date, timedelta
 
 from therapy.progress import charts
+
+MONDAY = date(2026, 3, 2)
+
+
+def mondays(count: int, first: date = MONDAY) -> tuple[date, ...]:
+    return tuple(first + timedelta(weeks=n) for n in range(count))
 
 
 def svg_of(data_url: str) -> str:
@@ -16,7 +23,7 @@ def svg_of(data_url: str) -> str:
 
 def practice_spec(**overrides: object) -> charts.LineSpec:
     values: dict[str, object] = {
-        "labels": tuple(f"{day} Mar" for day in range(1, 11)),
+        "days": mondays(10),
         "partner_a": (5, 5, 9, 9, 4, 4, 5, 6, 6, 7),
         "partner_b": (4, None, 4, 5, 5, 5, 6, 6, 7, 7),
         "names": ("Zoë", "Łukasz"),
@@ -54,10 +61,10 @@ def test_the_same_data_draws_the_same_image_and_new_data_a_new_one():
 
 
 def test_small_charts_label_at_most_four_weeks_and_wide_ones_eight():
-    labels = tuple(f"w{n}" for n in range(104))
+    days = mondays(104)
     for wide, most in ((False, 4), (True, 8)):
         spec = practice_spec(
-            labels=labels,
+            days=days,
             partner_a=(5,) * 104,
             partner_b=(6,) * 104,
             gap=(1,) * 104,
@@ -65,14 +72,28 @@ def test_small_charts_label_at_most_four_weeks_and_wide_ones_eight():
             wide=wide,
         )
         svg = svg_of(charts.line_chart(spec))
-        shown = re.findall(r'class="major">(w\d+)</text>', svg)
+        x_axis = svg.split('class="axis x"')[1].split('class="series')[0]
+        shown = re.findall(r'class="major">([^<]+)</text>', x_axis)
         assert 1 < len(shown) <= most, shown
+
+
+def test_axis_labels_name_days_over_half_a_year_and_months_past_it():
+    half_year = charts.axis_labels(mondays(26, date(2025, 11, 3)), 4)
+    shown = [label for label in half_year if label]
+    assert shown == ["3 Nov 2025", "22 Dec", "9 Feb 2026", "30 Mar"]
+    two_years = charts.axis_labels(mondays(104, date(2024, 12, 9)), 4)
+    shown = [label for label in two_years if label]
+    assert shown == ["Dec 2024", "Jun 2025", "Dec", "Jun 2026"]
+    assert len(two_years) == 104  # one per week, blank where none is shown
 
 
 def test_homework_bars_leave_out_empty_bars():
     charts.clear_cache()
     spec = charts.BarSpec(
-        labels=("Jan", "Feb", "Mar"), fully=(3, 0, 2), partly=(1, 0, 0), not_done=(0, 4, 0)
+        days=(date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)),
+        fully=(3, 0, 2),
+        partly=(1, 0, 0),
+        not_done=(0, 4, 0),
     )
     svg = svg_of(charts.bar_chart(spec))
     bars = re.findall(r'<rect [^>]*class="rect', svg)

@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -60,7 +61,7 @@ CACHE_SIZE = 512
 class LineSpec:
     """A chart of two partners over time, with what else the reader needs to see."""
 
-    labels: tuple[str, ...]  # x axis: one per week
+    days: tuple[date, ...]  # x axis: the Monday of each week
     partner_a: tuple[float | None, ...]
     partner_b: tuple[float | None, ...]
     names: tuple[str, str]
@@ -75,9 +76,9 @@ class LineSpec:
 
 @dataclass(frozen=True)
 class BarSpec:
-    """Homework per week: how many answers said fully, partly and not."""
+    """Homework per week or month: how many answers said fully, partly and not."""
 
-    labels: tuple[str, ...]
+    days: tuple[date, ...]  # the Monday of each week, or the first of each month
     fully: tuple[int, ...]
     partly: tuple[int, ...]
     not_done: tuple[int, ...]
@@ -127,6 +128,7 @@ EMPTY_GROUP = re.compile(r"<g[^>]*/>|<g[^>]*></g>")
 EMPTY_BAR = re.compile(r'<rect [^>]*height="0"[^>]*/>')  # and the tooltip's empty box
 STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.S)
 MANY_POINTS = 52
+LONG_RANGE_DAYS = 183  # past about half a year, the axis names months, not days
 
 
 def _data_url(svg: str | bytes, css: str) -> str:
@@ -153,7 +155,30 @@ def _label_every(count: int, most: int) -> int:
     return max(1, -(-count // most))
 
 
-def _options(labels: Sequence[str], wide: bool = True) -> dict[str, Any]:
+def axis_labels(days: Sequence[date], most: int) -> list[str]:
+    """Labels for the x axis, at most `most` of them shown (the others are blank).
+
+    "3 Mar" over half a year or less, "Mar" over longer; the year is added to the first
+    label shown and wherever the year changes. Short labels print faster too: WeasyPrint
+    lays out and draws an SVG text letter by letter.
+    """
+    every = _label_every(len(days), most)
+    by_month = len(days) > 1 and (days[-1] - days[0]).days > LONG_RANGE_DAYS
+    labels = []
+    year = None
+    for index, day in enumerate(days):
+        if index % every:
+            labels.append("")
+            continue
+        text = f"{day:%b}" if by_month else f"{day.day} {day:%b}"
+        if day.year != year:
+            text, year = f"{text} {day.year}", day.year
+        labels.append(text)
+    return labels
+
+
+def _options(days: Sequence[date], wide: bool = True) -> dict[str, Any]:
+    most = 8 if wide else 4
     return {
         "style": STYLE,
         "width": 760 if wide else 520,
@@ -165,7 +190,7 @@ def _options(labels: Sequence[str], wide: bool = True) -> dict[str, Any]:
         # phone, and pygal clips a second legend row.
         "show_legend": False,
         "show_minor_x_labels": False,
-        "x_labels_major_every": _label_every(len(labels), 8 if wide else 4),
+        "x_labels_major_every": _label_every(len(days), most),
         "truncate_label": -1,
         "margin": 12,
         "margin_right": 36,
@@ -219,7 +244,7 @@ def _y_labels(minimum: float, maximum: float) -> list[float]:
 def _render_line(spec: LineSpec) -> str:
     # Past a year of weeks the dots merge into the line, and on the small practice charts
     # they crowd it: lines alone read better there (reliable changes stay ringed).
-    dots = spec.wide and len(spec.labels) <= MANY_POINTS
+    dots = spec.wide and len(spec.days) <= MANY_POINTS
     name_a, name_b = spec.names
     series = [
         _Series(name_a, _points(spec.partner_a), "stroke-width:3"),
@@ -255,7 +280,7 @@ def _render_line(spec: LineSpec) -> str:
         series.append(
             _Series(
                 f"Cut-off {spec.cutoff:g}",
-                [spec.cutoff] * len(spec.labels),
+                [spec.cutoff] * len(spec.days),
                 "stroke-width:2;stroke-dasharray:12,6",
                 options=(("show_dots", False),),
             )
@@ -271,9 +296,9 @@ def _render_line(spec: LineSpec) -> str:
         dots_size=3.5,
         show_dots=dots,
         css=["inline:" + css],
-        **_options(spec.labels, spec.wide),
+        **_options(spec.days, spec.wide),
     )
-    chart.x_labels = list(spec.labels)
+    chart.x_labels = axis_labels(spec.days, 8 if spec.wide else 4)
     for one in series:
         chart.add(one.name, one.values, **dict(one.options))
     return _data_url(chart.render(), css)
@@ -289,9 +314,9 @@ def _render_bars(spec: BarSpec) -> str:
         css=["inline:" + css],
         range=(0, max(1, highest)),
         y_labels=_y_labels(0, max(1, highest)),
-        **_options(spec.labels),
+        **_options(spec.days),
     )
-    chart.x_labels = list(spec.labels)
+    chart.x_labels = axis_labels(spec.days, 8)
     chart.add("Fully", list(spec.fully))
     chart.add("Partly", list(spec.partly))
     chart.add("Not done", list(spec.not_done))

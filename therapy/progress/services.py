@@ -237,15 +237,6 @@ def _label(week: date) -> str:
     return f"{week.day} {week:%b %Y}"
 
 
-def _axis_labels(weeks: list[date]) -> tuple[str, ...]:
-    """Short x-axis labels: "3 Mar", with the year on the first and at each new year."""
-    labels = []
-    for index, week in enumerate(weeks):
-        new_year = index == 0 or weeks[index - 1].year != week.year
-        labels.append(f"{week.day} {week:%b %Y}" if new_year else f"{week.day} {week:%b}")
-    return tuple(labels)
-
-
 def _with_changes(
     values: dict[date, tuple[float, bool]], threshold: float, higher_is_better: bool = True
 ) -> dict[date, Cell]:
@@ -298,7 +289,7 @@ def _chart(
                 marked = cell.value if marked is None else marked
         change_values.append(marked)
     spec = charts.LineSpec(
-        labels=_axis_labels([row.week for row in rows]),
+        days=tuple(row.week for row in rows),
         partner_a=tuple(row.a.value if row.a else None for row in rows),
         partner_b=tuple(row.b.value if row.b else None for row in rows),
         names=(name_a, name_b),
@@ -476,14 +467,12 @@ def _homework(couple: Couple, result: Progress) -> None:
     if not result.homework:
         return
     result.homework_rows = result.homework
-    labels = _axis_labels([w.week for w in result.homework])
     if len(result.homework) > HOMEWORK_WEEKS_CHARTED:
         result.homework_by = "month"
         result.homework_rows = _by_month(result.homework)
-        labels = _month_labels([m.week for m in result.homework_rows])
     shown = result.homework_rows
     spec = charts.BarSpec(
-        labels=labels,
+        days=tuple(w.week for w in shown),
         fully=tuple(w.fully for w in shown),
         partly=tuple(w.partly for w in shown),
         not_done=tuple(w.not_done for w in shown),
@@ -509,14 +498,6 @@ def _by_month(weeks: list[HomeworkWeek]) -> list[HomeworkWeek]:
         HomeworkWeek(month, fully, partly, not_done, f"{month:%B %Y}")
         for month, (fully, partly, not_done) in sorted(months.items())
     ]
-
-
-def _month_labels(months: list[date]) -> tuple[str, ...]:
-    """ "Mar", with the year on the first month and on each January."""
-    return tuple(
-        f"{month:%b %Y}" if index == 0 or month.month == 1 else f"{month:%b}"
-        for index, month in enumerate(months)
-    )
 
 
 def _texts(couple: Couple, result: Progress) -> None:
