@@ -99,3 +99,21 @@ def test_homework_bars_leave_out_empty_bars():
     bars = re.findall(r'<rect [^>]*class="rect', svg)
     assert len(bars) == 4  # 3+1, 4, 2: zero-height bars are not drawn
     assert not re.search(r'<rect [^>]*height="0"', svg)
+
+
+def test_a_gap_in_a_week_between_unanswered_weeks_still_shows():
+    charts.clear_cache()
+    spec = practice_spec(
+        days=mondays(3),
+        partner_a=(12, None, 17),
+        partner_b=(None, None, 11),
+        gap=(None, None, 6),
+        changes=(),
+        minimum=0,
+        maximum=21,
+        wide=True,
+    )
+    svg = svg_of(charts.line_chart(spec))
+    gap_groups = svg.split('class="series serie-2 color-2">')[1:]
+    # No line can join a single week: the gap is a dot, or it would not show at all.
+    assert any(group.split("</g>")[0].count("<circle") == 1 for group in gap_groups)

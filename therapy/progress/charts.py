@@ -261,7 +261,9 @@ def _render_line(spec: LineSpec) -> str:
                 "Difference between them",
                 _points(spec.gap),
                 "stroke-width:1.5;stroke-dasharray:2,4",
-                options=(("show_dots", False),),  # a dotted line needs no dots on it
+                # Small dots where the chart has dots: a week both answered between weeks
+                # only one did has no line to draw, and its gap must still show.
+                options=(("dots_size", 2),),
             )
         )
     if spec.changes and any(value is not None for value in spec.changes):
