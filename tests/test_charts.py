@@ -101,19 +101,38 @@ def test_homework_bars_leave_out_empty_bars():
     assert not re.search(r'<rect [^>]*height="0"', svg)
 
 
-def test_a_gap_in_a_week_between_unanswered_weeks_still_shows():
+def series_groups(svg: str, index: int) -> list[str]:
+    """The contents of each group of series `index` (its line, and its dots overlay)."""
+    marker = f'class="series serie-{index} color-{index}">'
+    return [part.split("</g>")[0] for part in svg.split(marker)[1:]]
+
+
+def test_a_partner_who_skips_weeks_still_has_a_line_and_one_answer_a_dot():
     charts.clear_cache()
+    every_other = (4, None, 5, None, 6, None, 7, None)
     spec = practice_spec(
+        days=mondays(8),
+        partner_a=(5,) * 8,
+        partner_b=every_other,
+        gap=(1, None, 0, None, 1, None, 2, None),
+        changes=(),
+    )
+    svg = svg_of(charts.line_chart(spec))
+    paths = [re.findall(r'<path d="M([^"]+)"', group) for group in series_groups(svg, 1)]
+    drawn = [path for found in paths for path in found]
+    assert len(drawn) == 1  # one line through all four answers, not four lone points
+    assert len(re.findall(r"\d+", drawn[0])) == 8
+    # A single answer (or a single week both answered) has no line: it is drawn as a dot.
+    alone = practice_spec(
         days=mondays(3),
         partner_a=(12, None, 17),
         partner_b=(None, None, 11),
         gap=(None, None, 6),
         changes=(),
-        minimum=0,
         maximum=21,
-        wide=True,
+        wide=False,
     )
-    svg = svg_of(charts.line_chart(spec))
-    gap_groups = svg.split('class="series serie-2 color-2">')[1:]
-    # No line can join a single week: the gap is a dot, or it would not show at all.
-    assert any(group.split("</g>")[0].count("<circle") == 1 for group in gap_groups)
+    svg = svg_of(charts.line_chart(alone))
+    assert sum(group.count("<circle") for group in series_groups(svg, 0)) == 0
+    assert sum(group.count("<circle") for group in series_groups(svg, 1)) == 1
+    assert sum(group.count("<circle") for group in series_groups(svg, 2)) == 1

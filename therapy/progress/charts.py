@@ -241,18 +241,26 @@ def _y_labels(minimum: float, maximum: float) -> list[float]:
     return list(range(math.ceil(minimum), math.floor(maximum) + 1, step))
 
 
+def _alone(values: Sequence[float | None]) -> tuple[tuple[str, Any], ...]:
+    """Dots for a series of one answer: with no line to draw, it would not show."""
+    return (("show_dots", True),) if sum(v is not None for v in values) == 1 else ()
+
+
 def _render_line(spec: LineSpec) -> str:
     # Past a year of weeks the dots merge into the line, and on the small practice charts
-    # they crowd it: lines alone read better there (reliable changes stay ringed).
+    # they crowd it: lines alone read better there (reliable changes stay ringed). A week
+    # one partner skipped is stepped over: the line joins the weeks either side (the
+    # table lists the week with a dash), so a partner who answers every other week still
+    # has a line.
     dots = spec.wide and len(spec.days) <= MANY_POINTS
     name_a, name_b = spec.names
     series = [
-        _Series(name_a, _points(spec.partner_a), "stroke-width:3"),
+        _Series(name_a, _points(spec.partner_a), "stroke-width:3", "", _alone(spec.partner_a)),
         _Series(
             name_b,
             _points(spec.partner_b),
             "stroke-width:3;stroke-dasharray:8,5",
-            options=(("dots_size", 5),),
+            options=(("dots_size", 5), *_alone(spec.partner_b)),
         ),
     ]
     if spec.gap:
@@ -261,9 +269,7 @@ def _render_line(spec: LineSpec) -> str:
                 "Difference between them",
                 _points(spec.gap),
                 "stroke-width:1.5;stroke-dasharray:2,4",
-                # Small dots where the chart has dots: a week both answered between weeks
-                # only one did has no line to draw, and its gap must still show.
-                options=(("dots_size", 2),),
+                options=(("dots_size", 2), *_alone(spec.gap)),
             )
         )
     if spec.changes and any(value is not None for value in spec.changes):
@@ -294,7 +300,6 @@ def _render_line(spec: LineSpec) -> str:
     chart = pygal.Line(
         range=(spec.minimum, spec.maximum),
         y_labels=_y_labels(spec.minimum, spec.maximum),
-        allow_interruptions=True,
         dots_size=3.5,
         show_dots=dots,
         css=["inline:" + css],
