@@ -219,11 +219,20 @@ def before_and_after(app: Flask, handout: Any) -> None:
         return run
 
     tandem = css_path.read_text()
+    # The floor for this much text: the same markup with nothing but the font and margins.
+    fonts_only = "\n".join(
+        [line for line in tandem.splitlines() if line.startswith("@font-face")]
+        + [
+            "@page { margin: 14mm 16mm 17mm 16mm; }",
+            '.handout { font-family: "Tandem Sans"; font-size: 10pt; line-height: 1.4; }',
+        ]
+    )
     steps = [
         ("naive: DejaVu Sans, new fonts + CSS per render", naive(dejavu)),
         ("shared font configuration and parsed CSS", shared(dejavu, HTML)),
         ("+ Tandem Sans (pre-subset) instead of DejaVu", shared(tandem, HTML)),
         ("+ slim user-agent stylesheet (= Engine)", shared(tandem, TandemHTML)),
+        ("floor: the same text, styled only with the font", shared(fonts_only, TandemHTML)),
     ]
     print("   before/after, in-process (median of 15, CPU-bound):")
     for label, run in steps:
