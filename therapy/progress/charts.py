@@ -178,7 +178,7 @@ def axis_labels(days: Sequence[date], most: int) -> list[str]:
 
 
 def _options(days: Sequence[date], wide: bool = True) -> dict[str, Any]:
-    most = 8 if wide else 4
+    most = 8 if wide else 4  # labels under the x axis
     return {
         "style": STYLE,
         "width": 760 if wide else 520,
@@ -190,6 +190,7 @@ def _options(days: Sequence[date], wide: bool = True) -> dict[str, Any]:
         # phone, and pygal clips a second legend row.
         "show_legend": False,
         "show_minor_x_labels": False,
+        "x_labels": axis_labels(days, most),
         "x_labels_major_every": _label_every(len(days), most),
         "truncate_label": -1,
         "margin": 12,
@@ -255,7 +256,7 @@ def _render_line(spec: LineSpec) -> str:
     dots = spec.wide and len(spec.days) <= MANY_POINTS
     name_a, name_b = spec.names
     series = [
-        _Series(name_a, _points(spec.partner_a), "stroke-width:3", "", _alone(spec.partner_a)),
+        _Series(name_a, _points(spec.partner_a), "stroke-width:3", options=_alone(spec.partner_a)),
         _Series(
             name_b,
             _points(spec.partner_b),
@@ -305,7 +306,6 @@ def _render_line(spec: LineSpec) -> str:
         css=["inline:" + css],
         **_options(spec.days, spec.wide),
     )
-    chart.x_labels = axis_labels(spec.days, 8 if spec.wide else 4)
     for one in series:
         chart.add(one.name, one.values, **dict(one.options))
     return _data_url(chart.render(), css)
@@ -323,7 +323,6 @@ def _render_bars(spec: BarSpec) -> str:
         y_labels=_y_labels(0, max(1, highest)),
         **_options(spec.days),
     )
-    chart.x_labels = axis_labels(spec.days, 8)
     chart.add("Fully", list(spec.fully))
     chart.add("Partly", list(spec.partly))
     chart.add("Not done", list(spec.not_done))

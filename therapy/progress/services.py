@@ -23,6 +23,7 @@ from therapy.models import (
     TherapySession,
 )
 from therapy.progress import charts
+from therapy.timeutil import format_date
 
 # A practice rating that moves this much from one week to the next is marked as a
 # reliable change, and partners this far apart are shown as a gap. Tandem's choice: the
@@ -82,7 +83,7 @@ class Row:
 
 def make_row(week: date, a: Cell | None, b: Cell | None) -> Row:
     gap = None if a is None or b is None else round(abs(a.value - b.value), 2)
-    return Row(week, a, b, gap, f"{week:%d %b %Y}")
+    return Row(week, a, b, gap, format_date(week))
 
 
 @dataclass(frozen=True)
@@ -461,7 +462,7 @@ def _homework(couple: Couple, result: Progress) -> None:
             continue
         weeks[week_of(on_date)][done] += 1
     result.homework = [
-        HomeworkWeek(week, counts["fully"], counts["partly"], counts["not"], f"{week:%d %b %Y}")
+        HomeworkWeek(week, counts["fully"], counts["partly"], counts["not"], format_date(week))
         for week, counts in sorted(weeks.items())
     ]
     if not result.homework:
