@@ -94,9 +94,7 @@ def test_seed_demo_prints_a_working_login_and_is_idempotent(app, runner, auth):
 
 def test_backup_makes_a_copy_that_opens(app, runner, therapist, tmp_path, database_url):
     if not database_url.startswith("sqlite"):
-        result = runner.invoke(args=["backup", str(tmp_path / "copy.sqlite")])
-        assert result.exit_code != 0 and "pg_dump" in result.output
-        return
+        pytest.skip("PostgreSQL backups: tests/test_backup.py")
     target = tmp_path / "copy.sqlite"
     result = runner.invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output
@@ -106,7 +104,9 @@ def test_backup_makes_a_copy_that_opens(app, runner, therapist, tmp_path, databa
     assert again.exit_code != 0 and "exists" in again.output
 
 
-@pytest.mark.parametrize("command", ["create-user", "set-password", "seed-demo", "backup"])
+@pytest.mark.parametrize(
+    "command", ["create-user", "set-password", "seed-demo", "backup", "restore"]
+)
 def test_commands_have_help(runner, command):
     result = runner.invoke(args=[command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output

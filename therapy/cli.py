@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -93,25 +92,36 @@ def seed_library_command() -> None:
 @with_appcontext
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(destination: Path) -> None:
-    """Copy a live SQLite database consistently (for PostgreSQL, use pg_dump)."""
-    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() != "sqlite" or not url.database:
-        raise click.ClickException(
-            "backup copies SQLite databases. For PostgreSQL run: "
-            'pg_dump --format=custom --file=tandem.dump "$DATABASE_URL"'
-        )
-    if destination.exists():
-        raise click.ClickException(f"{destination} exists; choose a new file name.")
+    """Copy the live database consistently: SQLite's backup API, or pg_dump."""
+    from therapy.backup import BackupError, backup
+
     db.session.remove()
-    source = sqlite3.connect(url.database)
-    target = sqlite3.connect(destination)
     try:
-        with target:
-            source.backup(target)
-    finally:
-        target.close()
-        source.close()
-    click.echo(f"Backed up {url.database} to {destination}.")
+        kind = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], destination)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up the database to {destination} ({kind}, readable by you only).")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("source", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+def restore_command(source: Path, yes: bool) -> None:
+    """Replace the database with a backup made by `flask backup` (stop the app first)."""
+    from therapy.backup import BackupError, restore
+
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    where = url.render_as_string(hide_password=True)
+    if not yes:
+        click.confirm(f"Replace everything in {where} with {source}?", abort=True)
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], source)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored {where} from {source}.")
 
 
 def init_app(app: Flask) -> None:
@@ -121,5 +131,6 @@ def init_app(app: Flask) -> None:
         seed_demo_command,
         seed_library_command,
         backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
