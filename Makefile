@@ -6,7 +6,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint types pytest bench vendor chromium poppler clean
+.PHONY: run serve test lint types pytest bench vendor chromium poppler wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ poppler:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends poppler-utils; }
 
+# The server benchmark loads gunicorn with Debian's wrk; install it when missing.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing Debian's wrk for the server benchmark"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check therapy tests bench app.py
 	$(BIN)/ruff format --check therapy tests bench app.py
@@ -50,7 +57,7 @@ pytest: $(VENV)/.installed-dev chromium poppler
 
 test: lint types pytest
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev wrk
 	$(BIN)/python -m bench
 
 vendor: $(VENV)/.installed
