@@ -101,18 +101,14 @@
     !field.disabled &&
     !field.closest('[data-draft="off"]');
 
-  function keep(field, { sent = false } = {}) {
+  function keep(field) {
     const key = keyFor(field);
     const old = read(key);
     if (normalise(field.value) === normalise(field.defaultValue)) {
       store.removeItem(key);
       return;
     }
-    write(key, {
-      v: field.value,
-      t: old && old.v === field.value ? old.t : Date.now(),
-      sent,
-    });
+    write(key, { v: field.value, t: old && old.v === field.value ? old.t : Date.now() });
   }
 
   document.addEventListener("input", (event) => {
@@ -128,7 +124,7 @@
       return;
     }
     const fields = [...form.elements].filter(tracked);
-    fields.forEach((field) => keep(field, { sent: true }));
+    fields.forEach((field) => keep(field)); // a value set without an input event, too
     // htmx has taken over the post (it prevented the default): no page load will follow.
     if (!event.defaultPrevented && fields.length) {
       write(SUBMITTED, {
@@ -178,15 +174,13 @@
     noticeCount += 1;
     const id = `draft-notice-${noticeCount}`;
     const first = Math.min(...restored.map(([, draft]) => draft.t));
-    const sent = restored.some(([, draft]) => draft.sent);
     const notice = document.createElement("div");
     notice.className = "flash flash-warning draft-notice";
     notice.id = id;
     notice.setAttribute("role", "status");
     const text = document.createElement("p");
-    text.textContent = sent
-      ? `Restored text you typed ${when(first)}. It differs from the saved text, so it may not have been saved. `
-      : `Restored text you typed ${when(first)} that was not saved. `;
+    // "Is not saved": true whatever happened to the post (the page shows other text now).
+    text.textContent = `Restored text you typed ${when(first)} that is not saved yet. `;
     const discard = document.createElement("button");
     discard.type = "button";
     discard.className = "secondary outline compact";
