@@ -255,3 +255,32 @@ def test_a_failed_plan_save_keeps_the_plan_and_says_so(
     page.reload()
     expect(note_field(page)).to_have_value(PLAN_NOTE)
     expect(page.get_by_text(RESTORED)).to_be_visible()
+
+
+def test_signing_out_on_purpose_asks_then_leaves_no_draft(page, live_therapist, planned):
+    # A clinic computer is shared: an explicit sign-out forgets this tab's drafts.
+    sign_in(page, live_therapist)
+    page.goto(f"/sessions/{planned}/notes")
+    page.get_by_label("What happened").fill(NOTES)
+    asked = []
+
+    def answer(dialog, accept):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("What happened")).to_be_focused()
+    assert asked == [
+        "Text you typed on this page has not been saved. Sign out anyway and discard it?"
+    ]
+    expect(page.get_by_label("What happened")).to_have_value(NOTES)
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.includes('draft'))") == []
+    sign_in(page, live_therapist)
+    page.goto(f"/sessions/{planned}/notes")
+    expect(page.get_by_label("What happened")).to_have_value("")
+    expect(page.get_by_text(RESTORED)).to_have_count(0)
