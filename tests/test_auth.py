@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -265,6 +266,153 @@ def test_twelve_hours_signs_out_even_when_active(logged_in, clock):
             break
     assert clock.offset <= 12 * 3600 + 20 * 60
     assert logged_in.get("/").status_code == 302
+
+
+# --- the idle warning and its keep-alive -------------------------------------------------
+
+JSON = {"Accept": "application/json"}
+
+
+def test_pages_tell_the_script_how_long_the_session_has(logged_in):
+    page = logged_in.get("/").get_data(as_text=True)
+    left = re.search(r'name="tandem-session" content="(\d+)"', page)
+    assert left and 1790 <= int(left.group(1)) <= 1800
+    assert 'data-warning-seconds="300"' in page
+    assert '<dialog id="idle-warning"' in page
+    assert "tandem-session" not in logged_in.application.test_client().get("/login").get_data(
+        as_text=True
+    )
+
+
+def test_keep_alive_needs_a_signed_in_therapist(client, therapist):
+    token = client.csrf_token()
+    response = client.post("/session/keep-alive", data={"csrf_token": token}, csrf=False)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    # The page's script gets a 401 it can explain, not a sign-in page it cannot show.
+    response = client.post(
+        "/session/keep-alive", headers={**JSON, "X-CSRFToken": token}, csrf=False
+    )
+    assert response.status_code == 401
+    assert response.get_json()["signed_in"] is False
+    assert client.get("/session", headers=JSON).status_code == 401
+
+
+def test_keep_alive_needs_the_csrf_token(logged_in):
+    response = logged_in.post("/session/keep-alive", headers=JSON, csrf=False)
+    assert response.status_code == 400
+    response = logged_in.post(
+        "/session/keep-alive", headers={**JSON, "X-CSRFToken": "forged"}, csrf=False
+    )
+    assert response.status_code == 400
+
+
+def test_keep_alive_refreshes_the_idle_timeout(logged_in, clock):
+    token = logged_in.csrf_token()
+    clock.advance(timedelta(minutes=26))
+    response = logged_in.post(
+        "/session/keep-alive", headers={**JSON, "X-CSRFToken": token}, csrf=False
+    )
+    assert response.status_code == 200
+    assert 1799 <= response.get_json()["seconds_left"] <= 1800
+    assert response.get_json()["limit"] == "idle"
+    clock.advance(timedelta(minutes=26))
+    # 52 minutes after the last page, the button kept the session.
+    assert logged_in.get("/account").status_code == 200
+
+
+def test_asking_how_long_is_left_is_not_activity(logged_in, clock):
+    clock.advance(timedelta(minutes=20))
+    status = logged_in.get("/session", headers=JSON)
+    assert status.status_code == 200
+    assert 595 <= status.get_json()["seconds_left"] <= 600
+    clock.advance(timedelta(minutes=9))
+    assert 55 <= logged_in.get("/session", headers=JSON).get_json()["seconds_left"] <= 60
+    clock.advance(timedelta(minutes=2))
+    # An open tab asking every few seconds would otherwise never let the session end.
+    assert logged_in.get("/session", headers=JSON).status_code == 401
+    response = logged_in.get("/account")
+    assert response.status_code == 302
+    assert b"without activity" in logged_in.get("/login").data
+
+
+def test_the_absolute_limit_shows_when_it_comes_first(logged_in, clock):
+    for _ in range(35):
+        clock.advance(timedelta(minutes=20))
+        assert logged_in.get("/").status_code == 200
+    state = logged_in.get("/session", headers=JSON).get_json()
+    assert state["limit"] == "absolute"
+    assert state["seconds_left"] <= 20 * 60
+
+
+# --- coming back to the form after a timeout ----------------------------------------------
+
+
+def expired_post(client, clock, path, **headers):
+    token = client.csrf_token()
+    clock.advance(timedelta(minutes=31))
+    return client.post(
+        path,
+        data={"csrf_token": token, "display_name": "Dr. Typed", "timezone": "UTC"},
+        headers=headers,
+        csrf=False,
+    )
+
+
+def test_a_post_after_the_timeout_returns_to_the_page_of_the_form(logged_in, clock):
+    response = expired_post(
+        logged_in, clock, "/account/profile", Referer="http://localhost/account?tab=profile"
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/account?tab%3Dprofile"
+    page = logged_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/account?tab=profile"' in page
+    assert "without activity" in page
+    next_path = "/account?tab=profile"
+    signed_in = logged_in.post(
+        "/login",
+        data={"email": "first@example.com", "password": TEST_PASSWORD, "next": next_path},
+    )
+    assert signed_in.headers["Location"] == "/account?tab=profile"
+
+
+@pytest.mark.parametrize(
+    "referer",
+    [
+        "https://evil.tld/account",
+        "http://evil.tld/account",
+        "http://localhost.evil.tld/account",
+        "http://localhost//evil.tld/x",
+        "http://localhost/\\evil.tld",
+        "javascript:alert(1)",
+        "//evil.tld/account",
+        "/account",
+        "http://localhost/login?next=https://evil.tld",
+        "",
+    ],
+)
+def test_a_foreign_or_odd_referer_is_not_a_return_path(logged_in, clock, referer):
+    headers = {"Referer": referer} if referer else {}
+    response = expired_post(logged_in, clock, "/account/profile", **headers)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+
+
+def test_htmx_after_the_timeout_gets_a_sign_in_prompt_not_a_page(logged_in, clock):
+    response = expired_post(
+        logged_in,
+        clock,
+        "/account/profile",
+        **{"HX-Request": "true", "Referer": "http://localhost/account"},
+    )
+    assert response.status_code == 401
+    body = response.get_data(as_text=True)
+    assert "without activity" in body
+    assert 'href="/login?next=/account"' in body
+    # Signed out for real, and an anonymous htmx GET gets the same kind of answer.
+    response = logged_in.get("/couples", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert "Sign in again" in response.get_data(as_text=True)
 
 
 def test_logout_ends_a_copied_cookie(client, auth, therapist):

@@ -56,7 +56,7 @@ def test_security_headers_on_pages(client, therapist):
         for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
             assert directive in csp
         assert headers["X-Content-Type-Options"] == "nosniff"
-        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Referrer-Policy"] == "same-origin"
         assert headers["Cache-Control"] == "no-store"
 
 

@@ -48,6 +48,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
+        # Pages warn this long before the idle timeout, with a "Stay signed in" button.
+        "SESSION_IDLE_WARNING": timedelta(minutes=5),
         # CSRF tokens live as long as the login session, which has its own timeouts.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": True,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, jsonify, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from markupsafe import escape
 from werkzeug.wrappers import Response
 
 from therapy.extensions import db, login_manager
@@ -13,6 +16,9 @@ from therapy.models import User
 
 # Endpoints that never need the signed-in user loaded.
 ANONYMOUS_ENDPOINTS = frozenset({"static"})
+# Endpoints a page's script calls on its own (not the therapist's doing): they check the
+# timeouts but do not count as activity, or an open tab would keep itself signed in.
+PASSIVE_ENDPOINTS = frozenset({"auth.session_status"})
 
 
 def now() -> float:
@@ -52,11 +58,89 @@ def end(user: User | None) -> None:
     session.clear()
 
 
+def touch() -> None:
+    """Count this request as the therapist's activity: the idle timeout starts again."""
+    session["seen_at"] = int(now())
+
+
 def _return_path() -> str | None:
-    """Where to come back to after signing in: the page asked for, if it was a plain GET."""
-    if request.method != "GET":
+    """Where to come back to after signing in.
+
+    For a GET, the page asked for. For a POST (a form saved after the session ended), the
+    page that held the form, from a same-origin Referer: the browser kept what was typed
+    there, and puts it back when that page shows again.
+    """
+    from therapy.auth.services import safe_next
+
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.headers.get("Referer", ""))
+    if referrer.scheme not in ("http", "https") or referrer.netloc != request.host:
         return None
-    return request.full_path.rstrip("?")
+    path = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    if referrer.path == url_for("auth.login"):
+        return None
+    return safe_next(path)
+
+
+def _limits() -> tuple[float, float]:
+    config = current_app.config
+    return (
+        config["SESSION_IDLE_TIMEOUT"].total_seconds(),
+        config["SESSION_ABSOLUTE_TIMEOUT"].total_seconds(),
+    )
+
+
+def seconds_left() -> tuple[int, str]:
+    """Seconds until this login session ends, and which limit ends it ("idle"/"absolute")."""
+    idle, absolute = _limits()
+    stamp = now()
+    idle_left = int(session.get("seen_at", 0) + idle - stamp)
+    absolute_left = int(session.get("login_at", 0) + absolute - stamp)
+    if absolute_left < idle_left:
+        return max(absolute_left, 0), "absolute"
+    return max(idle_left, 0), "idle"
+
+
+def timing() -> dict[str, Any]:
+    """What the page's script needs to warn before the idle limit (see static/js/session.js)."""
+    left, limit = seconds_left()
+    return {
+        "seconds_left": left,
+        "limit": limit,
+        "idle_seconds": int(_limits()[0]),
+        "absolute_seconds": int(_limits()[1]),
+        "warning_seconds": int(current_app.config["SESSION_IDLE_WARNING"].total_seconds()),
+    }
+
+
+def _from_script() -> bool:
+    """Requests made by htmx or by our own fetch() calls, which cannot follow a sign-in page."""
+    return request.headers.get("HX-Request") == "true" or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def _sign_in_again(message: str, *, ended_now: bool) -> Response:
+    """Send a visitor to sign in and back; a script gets a 401 it can explain instead."""
+    if ended_now or not _from_script():
+        # A tab polling after a sign-out elsewhere should not pile messages on the login page.
+        flash(message, "info")
+    login = url_for("auth.login", next=_return_path())
+    if not _from_script():
+        return redirect(login)
+    if request.headers.get("HX-Request") == "true":
+        # htmx keeps the region as it was on a 4xx; static/js/session.js shows the message.
+        response = Response(
+            f'<p class="flash flash-info" role="alert">{escape(message)} '
+            f'<a href="{escape(login)}">Sign in again</a></p>',
+            status=401,
+            mimetype="text/html",
+        )
+    else:
+        response = jsonify(signed_in=False, login=login)
+        response.status_code = 401
+    return response
 
 
 def _expired() -> str | None:
@@ -65,8 +149,7 @@ def _expired() -> str | None:
     seen_at = session.get("seen_at")
     if not isinstance(login_at, int) or not isinstance(seen_at, int):
         return "Please sign in again."
-    absolute = current_app.config["SESSION_ABSOLUTE_TIMEOUT"].total_seconds()
-    idle = current_app.config["SESSION_IDLE_TIMEOUT"].total_seconds()
+    idle, absolute = _limits()
     if stamp - login_at > absolute:
         return (
             f"You were signed out after {absolute / 3600:g} hours signed in. Please sign in again."
@@ -84,9 +167,9 @@ def enforce_timeouts() -> Response | None:
     if reason is not None:
         logout_user()
         session.clear()
-        flash(reason, "info")
-        return redirect(url_for("auth.login", next=_return_path()))
-    session["seen_at"] = int(now())
+        return _sign_in_again(reason, ended_now=True)
+    if request.endpoint not in PASSIVE_ENDPOINTS:
+        touch()
     return None
 
 
@@ -97,11 +180,15 @@ def unauthorized() -> Response:
 
     if not has_accounts():
         return redirect(url_for("auth.setup"))
-    flash("Please sign in to continue.", "info")
-    return redirect(url_for("auth.login", next=_return_path()))
+    return _sign_in_again("Please sign in to continue.", ended_now=False)
 
 
 def init_app(app: Flask) -> None:
     # Our per-user token replaces Flask-Login's IP/user-agent fingerprint in the cookie.
     login_manager.session_protection = None
     app.before_request(enforce_timeouts)
+
+    @app.context_processor
+    def session_timing() -> dict[str, Any]:
+        signed_in = current_user.is_authenticated and "seen_at" in session
+        return {"session_timing": timing() if signed_in else None}

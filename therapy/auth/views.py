@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -57,6 +67,21 @@ def logout() -> Response:
     sessions.end(current_user._get_current_object())
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/session")
+@login_required
+def session_status() -> Response:
+    """How long this login session has left; asking does not count as activity."""
+    return jsonify(sessions.timing())
+
+
+@bp.post("/session/keep-alive")
+@login_required
+def keep_alive() -> Response:
+    """The "Stay signed in" button: count as activity, and say how long is left now."""
+    sessions.touch()
+    return jsonify(sessions.timing())
 
 
 @bp.route("/setup", methods=["GET", "POST"])
