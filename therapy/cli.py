@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from therapy.auth import services
 from therapy.auth.passwords import password_problem
+from therapy.database import create_private_file
 from therapy.extensions import db
 
 
@@ -100,7 +101,8 @@ def backup_command(destination: Path) -> None:
             "backup copies SQLite databases. For PostgreSQL run: "
             'pg_dump --format=custom --file=tandem.dump "$DATABASE_URL"'
         )
-    if destination.exists():
+    # Created here, 0600 and only if new: the copy holds every clinical record.
+    if not create_private_file(destination):
         raise click.ClickException(f"{destination} exists; choose a new file name.")
     db.session.remove()
     source = sqlite3.connect(url.database)
