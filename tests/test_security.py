@@ -63,6 +63,14 @@ def test_security_headers_on_pages(client, therapist):
         assert headers["Cache-Control"] == "no-store"
 
 
+def test_a_page_at_a_partner_link_sends_no_referer(client):
+    # A closed link's page is shown at /c/<token> itself; its stylesheet request must not
+    # carry the token in a Referer (an open link redirects, see test_partner_links.py).
+    response = client.get("/c/" + "x" * 43)
+    assert response.status_code == 404
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
 def test_logged_in_pages_are_not_cached(logged_in):
     for url in ("/", "/account"):
         assert logged_in.get(url).headers["Cache-Control"] == "no-store"
@@ -155,9 +163,7 @@ def printed_link_base(client, couple_id: int, headers: dict[str, str]) -> str:
 FORWARDED = {"X-Forwarded-Host": "tandem.example.org", "X-Forwarded-Prefix": "/tandem"}
 
 
-def test_forwarded_host_and_prefix_are_ignored_unless_configured(
-    make_app, therapist, make_couple
-):
+def test_forwarded_host_and_prefix_are_ignored_unless_configured(make_app, therapist, make_couple):
     couple_id = make_couple(therapist)
     app = make_app(PROXY_HOPS=1, TRUSTED_HOSTS=["localhost", "tandem.example.org"])
     client = app.test_client()

@@ -1,7 +1,8 @@
-"""Connection settings that keep SQLite safe with several writers."""
+"""Connection settings that keep SQLite safe with several writers, and its files private."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -38,10 +39,9 @@ def _create_sqlite_private(
         return
     filename = cargs[0]
     if isinstance(filename, str) and filename not in ("", ":memory:"):
-        try:
+        # On an error (e.g. no such folder) SQLite's own message says so next.
+        with contextlib.suppress(OSError):
             create_private_file(filename)
-        except OSError:
-            pass  # e.g. no such folder: SQLite's own error says so next
 
 
 @event.listens_for(Engine, "connect")

@@ -33,7 +33,7 @@ def https_server(sqlite_template: Path, tmp_path: Path) -> Iterator[Gunicorn]:
     shutil.copy(sqlite_template, database)
     url = f"sqlite:///{database}"
     # As the README's step 3 does it: the exercise library, loaded from the command line.
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "seed-library"],
         cwd=PROJECT_ROOT,
         env=server_environment(url),
