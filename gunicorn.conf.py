@@ -5,6 +5,7 @@ on the command line override the ones here. Environment:
 
     TANDEM_BIND        address to listen on (default 127.0.0.1:8000; commas for several)
     TANDEM_WORKERS     worker processes (default 2 per CPU core, 2 to 8)
+    TANDEM_THREADS     threads per worker (default 4; 1 for sync workers)
     TANDEM_ACCESS_LOG  access log file, "-" for standard output (the default)
 """
 
@@ -22,15 +23,24 @@ bind = [
     if address.strip()
 ]
 
-# Each worker serves one request at a time and may start PDF render processes of its own
-# (about 100 MB each, see PDF_PROCESSES), so past 8 more workers cost memory, not speed.
+# Each worker may start PDF render processes of its own (about 100 MB each, see
+# PDF_PROCESSES), so past 8 more workers cost memory, not speed.
 workers = int(os.environ.get("TANDEM_WORKERS") or min(max(2 * (os.cpu_count() or 1), 2), 8))
+# Threads (gunicorn's gthread worker), not one request per process: a connection that is
+# open but idle, as Chromium opens ahead of time, held a single-threaded ("sync") worker
+# until it timed out, since that worker reads (and with --certfile, shakes hands) on one
+# connection at a time. Measured: with one sync worker serving TLS, one idle connection
+# left the next request hanging past 10 s; with 4 threads it was answered in 10 ms.
+# TANDEM_THREADS=1 gives sync workers, which are fine only behind a buffering proxy.
+threads = int(os.environ.get("TANDEM_THREADS") or 4)
 
 # Longer than every PDF time cap (PDF_TIMEOUT 10 s, PDF_BATCH_TIMEOUT 60 s, in
 # therapy/pdf/__init__.py): the app stops a render at its cap and shows a clear message,
 # so gunicorn must not kill the worker first (the person would get a bare 502 instead).
 # Twice the batch cap leaves room for the batch's waiting for a free render process,
 # joining the PDFs and saving the audit row. tests/test_gunicorn.py checks the order.
+# (A sync worker is killed when one request runs past it; a threaded one only when its
+# main loop stops answering. The PDF caps bound renders either way.)
 timeout = 120
 # On a restart or stop, requests under way may finish, a 60-second batch PDF included.
 # (systemd waits 90 s by default before it kills: set TimeoutStopSec=120 in the unit.)

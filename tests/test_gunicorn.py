@@ -6,6 +6,8 @@ import http.client
 import runpy
 import secrets
 import shutil
+import socket
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,10 +26,10 @@ def gunicorn_settings() -> Config:
     return config
 
 
-def fetch(url: str, **headers: str) -> int:
+def fetch(url: str, timeout: float = 30, **headers: str) -> int:
     """The status of one GET, redirects not followed."""
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.netloc, timeout=30)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=timeout)
     try:
         connection.request("GET", url[len(f"{parts.scheme}://{parts.netloc}") :], headers=headers)
         return connection.getresponse().status
@@ -52,6 +54,7 @@ def test_worker_timeout_outlasts_every_pdf_time_cap(tmp_path):
     assert settings.max_requests > 0 and settings.max_requests_jitter > 0
     assert settings.bind == ["127.0.0.1:8000"]
     assert 2 <= settings.workers <= 8
+    assert settings.threads > 1
 
 
 def test_access_log_never_holds_a_partner_token(sqlite_template, tmp_path):
@@ -75,3 +78,18 @@ def test_access_log_never_holds_a_partner_token(sqlite_template, tmp_path):
     assert '"GET /c/[redacted] HTTP/1.1" 404' in lines[1]
     assert '"GET /c/[redacted]?from=sheet HTTP/1.1" 404' in lines[2]
     assert '"GET /login HTTP/1.1" 302' in lines[3] and "/c/[redacted]" in lines[3]
+
+
+def test_an_idle_connection_does_not_hold_up_other_requests(sqlite_template, tmp_path):
+    # Chromium opens connections ahead of time and may leave one idle; a worker that
+    # waited on it would leave everyone else hanging (found by tests/browser/test_https.py).
+    database = tmp_path / "tandem.sqlite"
+    shutil.copy(sqlite_template, database)
+    with gunicorn(f"sqlite:///{database}", tmp_path) as server:
+        assert fetch(server.url + "/login") == 302  # the worker is up
+        parts = urlsplit(server.url)
+        with socket.create_connection((parts.hostname, parts.port)):
+            time.sleep(0.2)  # accepted by the worker, which now waits for its request
+            started = time.monotonic()
+            assert fetch(server.url + "/login", timeout=5) == 302
+            assert time.monotonic() - started < 2
