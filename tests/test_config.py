@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import stat
 
 import pytest
@@ -111,3 +112,56 @@ def test_several_processes_write_at_once_without_locking_errors(app, database_ur
     assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 100
+
+
+def test_hosts_default_to_this_machine_outside_production(tmp_path, monkeypatch):
+    monkeypatch.delenv("TANDEM_TRUSTED_HOSTS", raising=False)
+    app = create_app({"SECRET_KEY": GOOD_KEY}, instance_path=str(tmp_path))
+    assert app.config["TRUSTED_HOSTS"] == ["localhost", "127.0.0.1"]
+    monkeypatch.setenv("TANDEM_TRUSTED_HOSTS", "tandem.local, 192.0.2.7")
+    app = create_app({"SECRET_KEY": GOOD_KEY}, instance_path=str(tmp_path))
+    assert app.config["TRUSTED_HOSTS"] == ["tandem.local", "192.0.2.7"]
+
+
+def test_forwarded_host_and_prefix_are_trusted_only_when_set(tmp_path, monkeypatch):
+    for name in ("TANDEM_PROXY_FORWARDED_HOST", "TANDEM_PROXY_FORWARDED_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TANDEM_PROXY_HOPS", "1")
+    app = create_app({"SECRET_KEY": GOOD_KEY}, instance_path=str(tmp_path))
+    assert app.config["PROXY_FORWARDED_HOST"] is False
+    assert app.config["PROXY_FORWARDED_PREFIX"] is False
+    monkeypatch.setenv("TANDEM_PROXY_FORWARDED_HOST", "true")
+    monkeypatch.setenv("TANDEM_PROXY_FORWARDED_PREFIX", "1")
+    app = create_app({"SECRET_KEY": GOOD_KEY}, instance_path=str(tmp_path))
+    assert app.config["PROXY_FORWARDED_HOST"] is True
+    assert app.config["PROXY_FORWARDED_PREFIX"] is True
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_sqlite_database_and_its_wal_files_are_private(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    usual = os.umask(0o022)  # the usual umask: new files are 0644 unless asked otherwise
+    try:
+        app = create_app({"SECRET_KEY": GOOD_KEY}, instance_path=str(tmp_path))
+        with app.app_context():
+            db.session.execute(text("CREATE TABLE notes (body TEXT)"))
+            db.session.execute(text("INSERT INTO notes VALUES ('private')"))
+            db.session.commit()
+            files = [tmp_path / f"tandem.sqlite{suffix}" for suffix in ("", "-wal", "-shm")]
+            modes = {path.name: _mode(path) for path in files if path.exists()}
+            db.engine.dispose()
+    finally:
+        os.umask(usual)
+    assert modes == {path.name: 0o600 for path in files}
+
+
+def test_backup_copies_are_private(app, runner, therapist, tmp_path, database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("flask backup copies SQLite databases")
+    target = tmp_path / "copy.sqlite"
+    result = runner.invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+    assert _mode(target) == 0o600

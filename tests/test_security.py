@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, AuthActions
 
 # Routes an anonymous visitor may reach; everything else must send them to sign in.
 # The partner check-in pages answer anonymous visitors themselves (see test_partner_links.py).
@@ -56,8 +57,18 @@ def test_security_headers_on_pages(client, therapist):
         for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
             assert directive in csp
         assert headers["X-Content-Type-Options"] == "nosniff"
+        # Not no-referrer: over HTTPS Flask-WTF refuses a post without a same-origin Referer
+        # (tests/browser/test_https.py posts every kind of form that way).
         assert headers["Referrer-Policy"] == "same-origin"
         assert headers["Cache-Control"] == "no-store"
+
+
+def test_a_page_at_a_partner_link_sends_no_referer(client):
+    # A closed link's page is shown at /c/<token> itself; its stylesheet request must not
+    # carry the token in a Referer (an open link redirects, see test_partner_links.py).
+    response = client.get("/c/" + "x" * 43)
+    assert response.status_code == 404
+    assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
 def test_logged_in_pages_are_not_cached(logged_in):
@@ -127,6 +138,59 @@ def test_trusted_hosts_refuse_unknown_host(make_app, therapist):
     client = app.test_client()
     assert client.get("/login", headers={"Host": "evil.example"}).status_code == 400
     assert client.get("/login", headers={"Host": "tandem.example.org"}).status_code in (200, 302)
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:5000", "localhost.evil.example"])
+def test_a_laptop_install_answers_only_to_its_own_names(client, host):
+    # DNS rebinding: a page at evil.example re-points its name at 127.0.0.1 and reads the
+    # answers; its requests carry its own Host. No account exists yet, so /setup is open.
+    assert client.get("/setup", headers={"Host": host}).status_code == 400
+    assert client.post("/setup", headers={"Host": host}, csrf=False).status_code == 400
+    for own in ("localhost", "localhost:5000", "127.0.0.1:8000"):
+        assert client.get("/setup", headers={"Host": own}).status_code == 200, own
+
+
+def printed_link_base(client, couple_id: int, headers: dict[str, str]) -> str:
+    """Where the partner link shown to the therapist points, before /c/<token>."""
+    page = client.post(
+        f"/couples/{couple_id}/links", data={"partner": "a", "days": "7"}, headers=headers
+    ).get_data(as_text=True)
+    match = re.search(r'value="([^"]*)/c/[A-Za-z0-9_-]{43}"', page)
+    assert match, "no link on the page"
+    return match.group(1)
+
+
+FORWARDED = {"X-Forwarded-Host": "tandem.example.org", "X-Forwarded-Prefix": "/tandem"}
+
+
+def test_forwarded_host_and_prefix_are_ignored_unless_configured(make_app, therapist, make_couple):
+    couple_id = make_couple(therapist)
+    app = make_app(PROXY_HOPS=1, TRUSTED_HOSTS=["localhost", "tandem.example.org"])
+    client = app.test_client()
+    AuthActions(client).login(therapist)
+    # A proxy that passes these headers on from the client would let anyone choose where
+    # the partner links the therapist prints lead.
+    assert printed_link_base(client, couple_id, FORWARDED) == "http://localhost"
+
+
+def test_forwarded_host_and_prefix_are_used_when_configured(make_app, therapist, make_couple):
+    couple_id = make_couple(therapist)
+    app = make_app(
+        PROXY_HOPS=1,
+        PROXY_FORWARDED_HOST=True,
+        PROXY_FORWARDED_PREFIX=True,
+        TRUSTED_HOSTS=["localhost", "tandem.example.org"],
+    )
+    client = app.test_client()
+    AuthActions(client).login(therapist)
+    assert printed_link_base(client, couple_id, FORWARDED) == "http://tandem.example.org/tandem"
+    # The forwarded host still has to be one the app answers to.
+    refused = client.post(
+        f"/couples/{couple_id}/links",
+        data={"partner": "a", "days": "7"},
+        headers={"X-Forwarded-Host": "evil.example"},
+    )
+    assert refused.status_code == 400
 
 
 def test_proxy_hops_trust_only_the_last_address(make_app, therapist):

@@ -38,9 +38,15 @@ def create_app(
 def register_proxy(app: Flask) -> None:
     hops = app.config["PROXY_HOPS"]
     if hops:
-        # Trust exactly the configured number of proxies; a forged header beyond them is ignored.
+        # Trust exactly the configured number of proxies; a forged header beyond them is
+        # ignored. Host and prefix only when asked for: a proxy that passes a client's own
+        # X-Forwarded-Host on would let it choose the host of the partner links printed.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops
+            app.wsgi_app,
+            x_for=hops,
+            x_proto=hops,
+            x_host=hops if app.config["PROXY_FORWARDED_HOST"] else 0,
+            x_prefix=hops if app.config["PROXY_FORWARDED_PREFIX"] else 0,
         )
 
 

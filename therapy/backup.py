@@ -19,6 +19,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from therapy.database import create_private_file
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_CUSTOM_HEADER = b"PGDMP"
 
@@ -55,11 +57,8 @@ def _run(command: list[str], env: dict[str, str]) -> None:
 
 def _create_private(path: Path) -> None:
     """Create an empty file only its owner can read; refuse to overwrite anything."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise BackupError(f"{path} exists; choose a new file name.") from None
-    os.close(fd)
+    if not create_private_file(path):
+        raise BackupError(f"{path} exists; choose a new file name.")
 
 
 def backup(database_url: str, destination: Path) -> str:

@@ -24,6 +24,11 @@ EXAMPLE_SECRET_KEYS = frozenset(
     }
 )
 MIN_SECRET_KEY_LENGTH = 32
+# The host names a laptop install answers to when none are configured: a web page elsewhere
+# that rebinds its own name to 127.0.0.1 (DNS rebinding) sends its own Host and gets 400.
+# No IPv6 literal: Werkzeug 3.1 cuts a trusted entry at its first colon, so "[::1]" could
+# never match; browse to http://localhost:PORT instead.
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
 SECRET_KEY_FILE = "secret_key"  # noqa: S105  (a file name, not a key)
 
 
@@ -57,8 +62,15 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
         "MAX_FORM_PARTS": 1000,
-        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        # Reverse proxies in front of the app: X-Forwarded-For and X-Forwarded-Proto are
+        # trusted from exactly this many hops. X-Forwarded-Host and X-Forwarded-Prefix only
+        # when the proxy is known to set them, since they decide the host and path of the
+        # partner links the app prints.
         "PROXY_HOPS": 0,
+        "PROXY_FORWARDED_HOST": False,
+        "PROXY_FORWARDED_PREFIX": False,
+        # Host names the app answers to (Flask refuses others with 400). Production must
+        # list them; elsewhere they default to LOCAL_HOSTS.
         "TRUSTED_HOSTS": None,
         # Login throttling (Flask-Limiter syntax); only failed attempts count.
         "LOGIN_LIMIT_ACCOUNT": "30 per 15 minutes",
@@ -82,6 +94,8 @@ ENVIRONMENT: dict[str, tuple[str, type]] = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "REDIS_URL": ("REDIS_URL", str),
     "TANDEM_PROXY_HOPS": ("PROXY_HOPS", int),
+    "TANDEM_PROXY_FORWARDED_HOST": ("PROXY_FORWARDED_HOST", bool),
+    "TANDEM_PROXY_FORWARDED_PREFIX": ("PROXY_FORWARDED_PREFIX", bool),
     "TANDEM_TRUSTED_HOSTS": ("TRUSTED_HOSTS", list),
     "TANDEM_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", bool),
     "TANDEM_TIMEZONE": ("DEFAULT_TIMEZONE", str),
@@ -129,6 +143,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     )
     _settle_secret_key(app)
     check_production(app.config)
+    if app.config["TRUSTED_HOSTS"] is None:
+        app.config["TRUSTED_HOSTS"] = list(LOCAL_HOSTS)
 
 
 def _settle_secret_key(app: Flask) -> None:

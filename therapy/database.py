@@ -1,14 +1,47 @@
-"""Connection settings that keep SQLite safe with several writers."""
+"""Connection settings that keep SQLite safe with several writers, and its files private."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Clinical records: readable by the account that runs Tandem only. SQLite gives its -wal
+# and -shm files the database file's own mode, so creating that one private is enough.
+PRIVATE_FILE_MODE = 0o600
+
+
+def create_private_file(path: str | Path) -> bool:
+    """Create `path` empty with mode 0600 unless it exists; True when it was created."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    # The mode given to open() is narrowed by the umask, never widened; set it exactly.
+    os.chmod(path, PRIVATE_FILE_MODE)
+    return True
+
+
+@event.listens_for(Engine, "do_connect")
+def _create_sqlite_private(
+    dialect: Dialect, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+) -> None:
+    # SQLite would create a new database file 0644 (readable by every local account).
+    # An empty file is a valid empty database, so we create it first, 0600.
+    if dialect.name != "sqlite" or cparams.get("uri") or not cargs:
+        return
+    filename = cargs[0]
+    if isinstance(filename, str) and filename not in ("", ":memory:"):
+        # On an error (e.g. no such folder) SQLite's own message says so next.
+        with contextlib.suppress(OSError):
+            create_private_file(filename)
 
 
 @event.listens_for(Engine, "connect")

@@ -35,6 +35,10 @@ def set_headers(response: Response) -> Response:
         headers["Pragma"] = "no-cache"
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint == "partner.open_link":
+        # This address holds a partner's token: no Referer may carry it anywhere, not even
+        # to this site's own stylesheet (the page for a closed link loads one).
+        headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
