@@ -248,11 +248,11 @@ def test_the_other_partner_holding_a_printed_link_sees_none_of_the_answers_sent(
     lukasz = app.test_client()  # another phone, the same printed link
     assert lukasz.get(f"/c/{token}").status_code == 302
     page = lukasz.get("/c/").get_data(as_text=True)
-    assert "Hi Zoë" in page and "Your check-in was sent on" in page
     # No text, no rating, no private flag, no homework answer of hers is on the page.
     assert A_WENT_WELL not in page and A_WAS_HARD not in page
     assert "checked" not in page, "a radio button or a private box is pre-filled"
     assert re.search(r"<textarea[^>]*>\s*[^<\s]", page) is None
+    assert "Hi Zoë" in page and "Your check-in was sent on" in page
     # He sends his own answers through her link: hers are kept for the therapist.
     form = rating_form(app, 9, hw_0_done="fully", went_well="Lukasz typed this")
     assert lukasz.post("/c/", data=form).status_code == 302
@@ -406,6 +406,9 @@ def test_archiving_a_couple_closes_its_links_and_restoring_does_not_reopen_them(
             as_text=True
         )
     assert phone.get("/c/").status_code == 404  # the cookie from before opens nothing either
+    assert logged_in.post(f"/couples/{couple}/restore").status_code == 302
+    for token in (token_a, token_b):
+        assert app.test_client().get(f"/c/{token}").status_code == 404
     with app.app_context():
         links = list(db.session.scalars(select(CheckInLink)))
         assert all(link.revoked_at is not None for link in links)
@@ -415,6 +418,3 @@ def test_archiving_a_couple_closes_its_links_and_restoring_does_not_reopen_them(
             )
         ).all()
         assert sorted(revoked) == sorted(link.id for link in links)
-    assert logged_in.post(f"/couples/{couple}/restore").status_code == 302
-    for token in (token_a, token_b):
-        assert app.test_client().get(f"/c/{token}").status_code == 404

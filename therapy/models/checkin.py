@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -56,7 +57,8 @@ class CheckIn(Base):
     __table_args__ = (
         CheckConstraint("partner_role IN ('a', 'b')", name="partner_role_known"),
         CheckConstraint("entered_by IN ('therapist', 'partner')", name="entered_by_known"),
-        UniqueConstraint("link_id", name="uq_checkins_link_id"),
+        # A unique index rather than a constraint: SQLite adds one without a table rebuild.
+        Index("uq_checkins_link_id", "link_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
