@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from tests.progress_helpers import create_link, rating_form
 from tests.test_fuzz_forms import FUZZ, form_data, nasty_text
 from therapy.extensions import db
-from therapy.models import CheckIn, CheckInHomework, CheckInLink, CheckInRating
+from therapy.models import CheckIn, CheckInHomework, CheckInLink, CheckInRating, CheckInRevision
 
 
 @pytest.fixture
@@ -23,10 +23,10 @@ def couple(app, therapist, make_couple, library):
 
 def clear(app):
     with app.app_context():
-        for model in (CheckInRating, CheckInHomework):
+        for model in (CheckInRating, CheckInHomework, CheckInRevision):
             db.session.execute(delete(model))
-        db.session.execute(delete(CheckInLink).where(CheckInLink.checkin_id.is_not(None)))
         db.session.execute(delete(CheckIn))
+        db.session.execute(delete(CheckInLink).where(CheckInLink.used_at.is_not(None)))
         db.session.commit()
 
 

@@ -108,7 +108,7 @@ def test_opening_swaps_the_token_for_a_cookie_and_never_uses_the_link_up(app, co
     assert page.status_code == 200 and token not in page.get_data(as_text=True)
     with app.app_context():
         link = db.session.scalars(select(CheckInLink)).one()
-        assert link.used_at is None and link.checkin_id is None
+        assert link.used_at is None and link.checkin is None
     assert "link.use" not in actions(app)
 
 
@@ -134,7 +134,7 @@ def test_the_page_shows_only_this_partners_name_and_homework(app, couple, make_c
         assert "Zoë" in shown and "Łukasz" not in shown and SECRETS[4] not in shown
 
 
-def test_submitting_creates_then_edits_the_same_checkin_until_reviewed(
+def test_submitting_creates_then_revises_the_same_checkin_until_reviewed(
     app, couple, make_couple, therapist
 ):
     held_session(app, couple)
@@ -152,14 +152,17 @@ def test_submitting_creates_then_edits_the_same_checkin_until_reviewed(
     assert (first.couple_id, first.partner_role, first.entered_by) == (couple, "a", "partner")
     assert first.on_date == date.today()
     page = client.get("/c/").get_data(as_text=True)
-    assert "You already sent this week" in page and "Walks" in page
+    assert "Your check-in was sent on" in page and "your therapist sees every version" in page
+    assert "Walks" not in page and "Send again" in page
     form["went_well"] = "Walks and a film"
     assert client.post("/c/", data=form).status_code == 302
     (second,) = checkins(app)
     assert second.id == first.id and second.went_well == "Walks and a film"
     with app.app_context():
         link = db.session.scalars(select(CheckInLink)).one()
-        assert link.checkin_id == first.id and link.used_at is not None
+        assert link.checkin.id == first.id and link.used_at is not None
+        (kept,) = db.session.get(CheckIn, first.id).revisions
+        assert kept.answers["went_well"] == "Walks" and kept.replaced_by_link_id == link.id
         db.session.get(CheckIn, first.id).reviewed_at = utcnow()
         db.session.commit()
     form["went_well"] = "Changed after review"

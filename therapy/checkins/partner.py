@@ -4,6 +4,10 @@
 then redirects to `/c/`, so the token leaves the address bar, history and logs at once.
 Opening a link never uses it up; only sending the form does. Unknown, revoked and
 expired links all get the same page, so the answer tells a guesser nothing.
+
+Whoever holds a link may not be the partner it was printed for, so the form is always
+blank: answers already sent, private or not, are never shown here. Sending again makes
+a new version; the therapist sees every one (see services.save_from_link).
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from werkzeug.wrappers import Response
 
 from therapy import timeutil
 from therapy.checkins import services
-from therapy.checkins.forms import CheckInForm, checkin_form, initial_data
+from therapy.checkins.forms import CheckInForm, checkin_form
 from therapy.extensions import db, limiter
-from therapy.models import CheckInLink, Couple, User
+from therapy.models import CheckIn, CheckInLink, Couple, User
 
 bp = Blueprint("partner", __name__, url_prefix="/c")
 
@@ -76,28 +80,30 @@ def open_link(token: str) -> Response | tuple[str, int]:
     return response
 
 
-def _form(link: CheckInLink, couple: Couple) -> CheckInForm:
-    checkin = services.partner_checkin(link)
+def _form(couple: Couple, checkin: CheckIn | None) -> CheckInForm:
+    # Never filled in from the saved check-in: only what this request posted, if anything.
     return checkin_form(
         practices=services.practices(),
         questions=services.homework_questions(couple, checkin),
         audience="partner",
         with_date=False,
-        data=initial_data(checkin) if checkin and request.method == "GET" else None,
     )
 
 
 def _page(
     form: CheckInForm, couple: Couple, link: CheckInLink, status: int = 200
 ) -> tuple[str, int]:
-    # Only this partner's first name and this week's homework titles: nothing else about
-    # the couple, the other partner or the therapist's notes reaches this template.
+    """The form page; a 409 says the send was not saved and shows what was typed."""
+    # Only this partner's first name, this week's homework titles and when the link was
+    # last used to send: nothing else about the couple, the other partner, the answers
+    # already sent or the therapist's notes reaches this template.
     checkin = services.partner_checkin(link)
     page = render_template(
         "checkins/partner_form.html",
         form=form,
         first_name=services.partner_name(couple, link.partner_role),
-        sent=checkin is not None,
+        sent_at=services.sent_at(checkin) if checkin is not None else None,
+        not_saved=status == 409,
     )
     return page, status
 
@@ -113,14 +119,13 @@ def form() -> tuple[str, int] | Response:
     checkin = services.partner_checkin(link)
     if checkin is not None and checkin.reviewed_at is not None:
         return render_template("checkins/partner_reviewed.html"), 200
-    form = _form(link, couple)
+    form = _form(couple, checkin)
     if request.method == "GET" or not form.validate_on_submit():
         return _page(form, couple, link, 200 if request.method == "GET" else 422)
     owner = db.session.get(User, couple.owner_id)
     today = timeutil.local_today(owner.timezone if owner else None)
     try:
-        on_date = checkin.on_date if checkin is not None else today
-        services.save_from_link(link, form.to_data(on_date=on_date))
+        services.save_from_link(link, form.to_data(on_date=today))
     except services.AlreadyReviewed:
         return render_template("checkins/partner_reviewed.html"), 200
     except services.EditConflict:

@@ -9,12 +9,14 @@ import io
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import segno
 from flask import abort, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from therapy import audit, timeutil
@@ -22,6 +24,7 @@ from therapy.couples.services import (
     MAX_ID,
     TimelineEntry,
     get_couple_or_404,
+    on_archive,
     start_of_day,
     timeline_source,
 )
@@ -33,6 +36,7 @@ from therapy.models import (
     CheckInHomework,
     CheckInLink,
     CheckInRating,
+    CheckInRevision,
     Couple,
     EnteredBy,
     LinkPurpose,
@@ -51,6 +55,8 @@ TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 32 bytes, URL-safe base64,
 LINKS_SHOWN_PER_PARTNER = 5
 # How far back "this week" reaches for the suggestions: one week before the latest check-in.
 WEEK = timedelta(days=6)
+# Tries at saving a partner's send that met another save of the same link at that moment.
+SAVE_ATTEMPTS = 3
 
 
 # --- what a check-in form carries, as plain values -------------------------------------
@@ -203,15 +209,20 @@ def create_checkin(
     *,
     entered_by: str = EnteredBy.THERAPIST.value,
     user: User | None = None,
+    link: CheckInLink | None = None,
     commit: bool = True,
 ) -> CheckIn:
-    """Save a new check-in for one partner, with any measure scores typed in with it."""
+    """Save a new check-in for one partner, with any measure scores typed in with it.
+
+    With a `link`, the flush raises IntegrityError when that link already has a check-in.
+    """
     checkin = CheckIn(
         couple_id=couple.id,
         partner_role=partner_role,
         entered_by=entered_by,
         entered_by_user_id=user.id if user else None,
         session_id=_session_of(data.homework),
+        link_id=link.id if link is not None else None,
     )
     with db.session.no_autoflush:
         _apply(checkin, data)
@@ -239,6 +250,8 @@ def update_checkin(
     if expected_version is not None and expected_version != str(checkin.version):
         raise EditConflict
     with db.session.no_autoflush:
+        if answers_of(checkin) != answers_from(data):
+            keep_revision(checkin, EnteredBy.THERAPIST.value, user=user)
         _apply(checkin, data)
     couple = _couple_of(checkin.couple_id)
     for answer in data.scores:
@@ -252,6 +265,154 @@ def update_checkin(
     except StaleDataError:
         db.session.rollback()
         raise EditConflict from None
+
+
+# --- versions: nothing sent is overwritten ------------------------------------------------
+
+
+def answers_from(data: CheckInData) -> dict[str, Any]:
+    """The answers of a form as plain JSON, in the shape `answers_of` gives a check-in."""
+    return {
+        "on_date": data.on_date.isoformat(),
+        "ratings": sorted(
+            (
+                {"practice_id": a.practice_id, "value": a.value, "private": a.private}
+                for a in data.ratings
+            ),
+            key=lambda rating: rating["practice_id"],
+        ),
+        "homework": [
+            {
+                "plan_item_id": h.plan_item_id,
+                "title": h.title[:120],
+                "done": h.done,
+                "helpful": h.helpful,
+                "private": h.private,
+            }
+            for h in data.homework
+        ],
+        "went_well": data.went_well,
+        "went_well_private": data.went_well_private,
+        "was_hard": data.was_hard,
+        "was_hard_private": data.was_hard_private,
+    }
+
+
+def answers_of(checkin: CheckIn) -> dict[str, Any]:
+    """A check-in's current answers as plain JSON: what a revision keeps."""
+    return answers_from(
+        CheckInData(
+            on_date=checkin.on_date,
+            ratings=tuple(RatingAnswer(r.practice_id, r.value, r.private) for r in checkin.ratings),
+            homework=tuple(
+                HomeworkAnswer(h.plan_item_id, h.title, h.done, h.helpful, h.private)
+                for h in checkin.homework
+            ),
+            went_well=checkin.went_well,
+            went_well_private=checkin.went_well_private,
+            was_hard=checkin.was_hard,
+            was_hard_private=checkin.was_hard_private,
+        )
+    )
+
+
+def sent_at(checkin: CheckIn) -> datetime:
+    """When the check-in's current answers came (its first save, or the latest change)."""
+    return checkin.revisions[-1].replaced_at if checkin.revisions else checkin.created_at
+
+
+def keep_revision(
+    checkin: CheckIn,
+    replaced_by: str,
+    *,
+    user: User | None = None,
+    link: CheckInLink | None = None,
+) -> CheckInRevision:
+    """Keep the check-in's current answers as its latest earlier version, before a change.
+
+    Two changes at the same moment number their revision alike; the unique
+    (checkin_id, number) makes the second fail, and its caller tries again.
+    """
+    revision = CheckInRevision(
+        number=len(checkin.revisions) + 1,
+        answers=answers_of(checkin),
+        came_at=sent_at(checkin),
+        replaced_at=utcnow(),
+        replaced_by=replaced_by,
+        replaced_by_user_id=user.id if user is not None else None,
+        replaced_by_link_id=link.id if link is not None else None,
+    )
+    checkin.revisions.append(revision)
+    return revision
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of a check-in's answers, as the therapist's check-in page lists it."""
+
+    number: int
+    came_at: datetime
+    how: str  # "Sent through the link", "Entered in session", "Changed by the therapist"
+    ratings: list[tuple[str, int, bool]]  # practice name, value, private
+    homework: list[tuple[str, str, int | None, bool]]  # title, done, helpful, private
+    went_well: str
+    went_well_private: bool
+    was_hard: str
+    was_hard_private: bool
+
+
+def earlier_versions(checkin: CheckIn) -> list[Version]:
+    """Every replaced version of the check-in, newest first, read from its revisions."""
+    names = {p.id: (p.position, p.name) for p in practices()}
+    versions = []
+    how = (
+        "Sent through the link"
+        if checkin.entered_by == EnteredBy.PARTNER.value
+        else "Entered in session"
+    )
+    for revision in checkin.revisions:
+        answers = revision.answers
+        ratings = sorted(
+            (names.get(r["practice_id"], (0, "A practice no longer listed")), r)
+            for r in answers.get("ratings", [])
+            if isinstance(r, dict)
+        )
+        versions.append(
+            Version(
+                number=revision.number,
+                came_at=revision.came_at,
+                how=how,
+                ratings=[(name, r["value"], bool(r["private"])) for (_, name), r in ratings],
+                homework=[
+                    (h["title"], h["done"], h["helpful"], bool(h["private"]))
+                    for h in answers.get("homework", [])
+                ],
+                went_well=str(answers.get("went_well", "")),
+                went_well_private=bool(answers.get("went_well_private")),
+                was_hard=str(answers.get("was_hard", "")),
+                was_hard_private=bool(answers.get("was_hard_private")),
+            )
+        )
+        # The next version was made by whoever replaced this one.
+        how = (
+            "Sent again through the link"
+            if revision.replaced_by == EnteredBy.PARTNER.value
+            else "Changed by the therapist"
+        )
+    return versions[::-1]
+
+
+def current_version_how(checkin: CheckIn) -> str:
+    """Who made the check-in's current answers, in the words `earlier_versions` uses."""
+    if not checkin.revisions:
+        return (
+            "Sent through the link"
+            if checkin.entered_by == EnteredBy.PARTNER.value
+            else "Entered in session"
+        )
+    if checkin.revisions[-1].replaced_by == EnteredBy.PARTNER.value:
+        return "Sent again through the link"
+    return "Changed by the therapist"
 
 
 def mark_reviewed(checkin: CheckIn) -> bool:
@@ -445,7 +606,10 @@ def qr_data_url(url: str) -> str:
 def printed_link(couple: Couple, link: CheckInLink, token: str) -> PrintedLink:
     url = link_url(token)
     return PrintedLink(
-        partner=partner_name(couple, link.partner_role), short_url=url, qr_image=qr_data_url(url)
+        partner=partner_name(couple, link.partner_role),
+        short_url=url,
+        qr_image=qr_data_url(url),
+        expires_at=link.expires_at,
     )
 
 
@@ -481,32 +645,77 @@ def issue_handout_links(
 
 
 def partner_checkin(link: CheckInLink) -> CheckIn | None:
-    return db.session.get(CheckIn, link.checkin_id) if link.checkin_id else None
+    """The check-in this link filled in, read from the database (not the session's copy)."""
+    return db.session.scalar(
+        select(CheckIn).where(CheckIn.link_id == link.id).execution_options(populate_existing=True)
+    )
 
 
 def save_from_link(link: CheckInLink, data: CheckInData) -> CheckIn:
-    """Create the link's check-in, or change it while the therapist has not reviewed it."""
+    """Keep what a partner sent through their link: the first send creates the check-in,
+    each later one replaces its answers and keeps the earlier ones as a revision.
+
+    The partner never sees what was sent before (whoever holds the link could be the
+    other partner), so every send is a whole new version. A send identical to the
+    current answers (a double click) changes nothing. Two sends at the same moment meet
+    a unique constraint or a stale version; the loser tries again and so becomes a
+    revision, or is recognised as the same send.
+    """
+    for attempt in range(SAVE_ATTEMPTS):
+        try:
+            return _save_from_link(link, data)
+        except (IntegrityError, StaleDataError):
+            db.session.rollback()
+            if attempt == SAVE_ATTEMPTS - 1:
+                raise EditConflict from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _save_from_link(link: CheckInLink, data: CheckInData) -> CheckIn:
     couple = _couple_of(link.couple_id)
     checkin = partner_checkin(link)
     if checkin is not None and checkin.reviewed_at is not None:
         raise AlreadyReviewed
     if checkin is None:
         checkin = create_checkin(
-            couple, link.partner_role, data, entered_by=EnteredBy.PARTNER.value, commit=False
+            couple,
+            link.partner_role,
+            data,
+            entered_by=EnteredBy.PARTNER.value,
+            link=link,
+            commit=False,
         )
-        link.checkin_id = checkin.id
         link.used_at = utcnow()
     else:
+        # A week's check-in keeps the date it was first sent on.
+        data = replace(data, on_date=checkin.on_date)
+        if answers_of(checkin) == answers_from(data):
+            db.session.rollback()
+            return checkin
         with db.session.no_autoflush:
+            keep_revision(checkin, EnteredBy.PARTNER.value, link=link)
             _apply(checkin, data)
-        audit.record("checkin.edit", record_type="checkin", record_id=checkin.id)
+        audit.record("checkin.revise", record_type="checkin", record_id=checkin.id)
+    # Which link made the change; never what was sent.
     audit.record("link.use", record_type="checkin_link", record_id=link.id)
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise EditConflict from None
+    db.session.commit()
     return checkin
+
+
+@on_archive
+def revoke_couple_links(couple: Couple) -> None:
+    """Close every live link of an archived couple; restoring it does not reopen them."""
+    now = utcnow()
+    rows = db.session.scalars(
+        select(CheckInLink).where(
+            CheckInLink.couple_id == couple.id,
+            CheckInLink.revoked_at.is_(None),
+            CheckInLink.expires_at > now,
+        )
+    )
+    for link in rows:
+        link.revoked_at = now
+        audit.record("link.revoke", record_type="checkin_link", record_id=link.id)
 
 
 # --- suggestions for the plan builder ---------------------------------------------------

@@ -70,6 +70,9 @@ def show(checkin_id: int) -> str:
         couple=couple,
         checkin=checkin,
         name=services.partner_name(couple, checkin.partner_role),
+        sent_at=services.sent_at(checkin),
+        how=services.current_version_how(checkin),
+        earlier=services.earlier_versions(checkin),
     )
 
 
@@ -180,13 +183,14 @@ def link_card(couple_id: int) -> Response | tuple[str, int]:
         flash("That link is closed or not this couple's. Create a new one to print it.", "warning")
         return redirect(url_for("checkins.links", couple_id=couple.id))
     printed = services.printed_link(couple, link, form.token.data or "")
-    html = render_template(
-        "checkins/card.html",
-        link=printed,
-        expires=link.expires_at,
-        therapist=current_user.display_name,
+    html = render_template("checkins/card.html", link=printed, therapist=current_user.display_name)
+    # The card carries a live token: never cached (in this process or in Redis).
+    body = pdf.render_pdf(
+        html,
+        paper=current_user.paper_size,
+        stylesheets=["css/report.css", "css/printed_link.css"],
+        cache=False,
     )
-    body = pdf.render_pdf(html, paper=current_user.paper_size, stylesheets=["css/report.css"])
     audit.record("link.print", record_type="checkin_link", record_id=link.id)
     db.session.commit()
     response = make_response(body)

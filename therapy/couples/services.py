@@ -338,11 +338,29 @@ def update_couple(couple: Couple, data: CoupleData, *, expected_version: str) ->
         raise EditConflict(couple) from None
 
 
+ArchiveStep = Callable[[Couple], None]
+_archive_steps: list[ArchiveStep] = []
+
+
+def on_archive(step: ArchiveStep) -> ArchiveStep:
+    """Register a function run when a couple is archived, in the same transaction.
+
+    Later features register theirs next to their own services (check-ins close the
+    couple's partner links), as with `timeline_source`.
+    """
+    if step not in _archive_steps:
+        _archive_steps.append(step)
+    return step
+
+
 def _set_archived(couple: Couple, archived: bool, action: str) -> bool:
     if couple.is_archived == archived:
         return False
     couple.archived_at = utcnow() if archived else None
     audit.record(action, record_type="couple", record_id=couple.id)
+    if archived:
+        for step in _archive_steps:
+            step(couple)
     try:
         db.session.commit()
     except StaleDataError:

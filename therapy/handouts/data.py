@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 Tracking = Literal["none", "daily", "once"]
@@ -54,11 +54,15 @@ class HandoutItem:
 
 @dataclass(frozen=True)
 class CheckInLink:
-    """A partner's between-session check-in link, printed as a short URL (and a QR code)."""
+    """A partner's between-session check-in link, printed as a short URL (and a QR code).
+
+    It carries a live token: it is printed on a page of its own and never cached.
+    """
 
     partner: str  # first name
     short_url: str
     qr_image: str = ""  # a data: URL made by Tandem (PNG or SVG), or empty
+    expires_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.qr_image and not self.qr_image.startswith(QR_IMAGE_PREFIXES):

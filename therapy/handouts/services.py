@@ -28,6 +28,8 @@ from therapy.models import Couple, Exercise, SessionStatus, TherapySession, User
 from therapy.sessions.services import snapshot_of
 
 STYLESHEET = "css/handout.css"
+# Each partner's check-in link on a page of its own (shared with the link card).
+LINK_STYLESHEET = "css/printed_link.css"
 TRACKED_DAYS = 7
 
 # A "word" longer than this gets invisible break opportunities (U+200B). WeasyPrint
@@ -117,7 +119,15 @@ def preview_html(handout: Handout, *, session_id: int | None = None, plan_url: s
 
 
 def handout_pdf(handout: Handout) -> bytes:
-    """The couple's handout as a PDF."""
+    """The couple's handout as a PDF; one with check-in links carries live tokens, so it
+    is never cached (in this process or in Redis)."""
+    if handout.check_in_links:
+        return pdf.render_pdf(
+            handout_html(handout),
+            paper=handout.paper,
+            stylesheets=[STYLESHEET, LINK_STYLESHEET],
+            cache=False,
+        )
     return pdf.render_pdf(handout_html(handout), paper=handout.paper, stylesheets=[STYLESHEET])
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -45,12 +46,19 @@ class LinkPurpose(StrEnum):
 
 
 class CheckIn(Base):
-    """One partner's answers about one week: ratings, homework, two texts, private flags."""
+    """One partner's answers about one week: ratings, homework, two texts, private flags.
+
+    A check-in sent through a link names that link, and a link fills in at most one
+    check-in: the unique `link_id` makes the database refuse a second one, so two sends
+    at the same moment (a double click) cannot make two rows.
+    """
 
     __tablename__ = "checkins"
     __table_args__ = (
         CheckConstraint("partner_role IN ('a', 'b')", name="partner_role_known"),
         CheckConstraint("entered_by IN ('therapist', 'partner')", name="entered_by_known"),
+        # A unique index rather than a constraint: SQLite adds one without a table rebuild.
+        Index("uq_checkins_link_id", "link_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -61,6 +69,8 @@ class CheckIn(Base):
     entered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The session whose homework this check-in answers (the last held one at the time).
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    # The partner link it was sent through; empty when the therapist entered it.
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_links.id"))
     went_well: Mapped[str] = mapped_column(Text, default="")
     went_well_private: Mapped[bool] = mapped_column(Boolean, default=False)
     was_hard: Mapped[str] = mapped_column(Text, default="")
@@ -80,6 +90,11 @@ class CheckIn(Base):
         order_by="CheckInHomework.position",
     )
     scores: Mapped[list[MeasureScore]] = relationship(back_populates="checkin", lazy="selectin")
+    revisions: Mapped[list[CheckInRevision]] = relationship(
+        back_populates="checkin",
+        cascade="all, delete-orphan",
+        order_by="CheckInRevision.number",
+    )
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}
 
@@ -151,14 +166,44 @@ class CheckInLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When the partner first sent the form, and the check-in the link fills in.
+    # When the partner first sent the form.
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkins.id"))
 
-    checkin: Mapped[CheckIn | None] = relationship()
+    # The check-in the link fills in (CheckIn.link_id points here: at most one).
+    checkin: Mapped[CheckIn | None] = relationship(viewonly=True)
 
     def __repr__(self) -> str:
         return f"<CheckInLink {self.id} {self.partner_role}>"
+
+
+class CheckInRevision(Base):
+    """An earlier version of a check-in's answers, kept when a later send replaced it.
+
+    Nothing a partner sends is overwritten: the therapist sees every version. `answers`
+    holds the replaced version as plain JSON (see checkins.services.answers_of).
+    """
+
+    __tablename__ = "checkin_revisions"
+    __table_args__ = (
+        UniqueConstraint("checkin_id", "number", name="uq_checkin_revisions_checkin_number"),
+        CheckConstraint("replaced_by IN ('therapist', 'partner')", name="replaced_by_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1 is the first version
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # When this version came, and when (and by whom, through which link) it was replaced.
+    came_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replaced_by: Mapped[str] = mapped_column(String(16))
+    replaced_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    replaced_by_link_id: Mapped[int | None] = mapped_column(ForeignKey("checkin_links.id"))
+
+    checkin: Mapped[CheckIn] = relationship(back_populates="revisions")
+
+    def __repr__(self) -> str:
+        return f"<CheckInRevision {self.checkin_id}#{self.number}>"
 
 
 class MeasureDefinition(Base):

@@ -90,8 +90,12 @@ class PdfService:
         stylesheets: Sequence[str],
         max_pages: int,
         timeout: float,
+        cache: bool = True,
     ) -> bytes:
-        """The PDF for `documents`, from the cache when its content was rendered before."""
+        """The PDF for `documents`, from the cache when its content was rendered before.
+
+        `cache=False` neither reads nor writes the cache (a PDF carrying a live token).
+        """
         if paper not in PAPER_SIZES:
             raise ValueError(f"unknown paper {paper!r}; one of {sorted(PAPER_SIZES)}")
         if not documents:
@@ -100,6 +104,8 @@ class PdfService:
         if size > self.max_html_chars:
             raise PdfTooLarge(max_pages, detail=f"{size} characters of HTML in one document")
         job = RenderJob(tuple(documents), tuple(stylesheets), paper, max_pages)
+        if not cache:
+            return self.process.render(job, timeout)
         key = self.key(job)
         pdf = self.cache.get(key)
         if pdf is None:
@@ -211,11 +217,14 @@ def render_pdf(
     stylesheets: Sequence[str] = (),
     max_pages: int | None = None,
     timeout: float | None = None,
+    cache: bool = True,
 ) -> bytes:
     """Render HTML (or several documents, printed one after another) to PDF bytes.
 
     Raises PdfTooLarge past the page cap, PdfTimeout past the time cap, PdfError when
-    the renderer fails. `stylesheets` are paths under the static folder.
+    the renderer fails. `stylesheets` are paths under the static folder. `cache=False`
+    for a PDF that carries a secret (a partner's live link): it is never kept, in this
+    process or in Redis.
     """
     pdf_service = service()
     documents = [html] if isinstance(html, str) else list(html)
@@ -226,6 +235,7 @@ def render_pdf(
         stylesheets=stylesheets,
         max_pages=max_pages or (pdf_service.batch_max_pages if batch else pdf_service.max_pages),
         timeout=timeout or (pdf_service.batch_timeout if batch else pdf_service.timeout),
+        cache=cache,
     )
 
 
