@@ -55,6 +55,13 @@ types: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev chromium poppler
 	$(BIN)/pytest
 
+# A practice server's way of serving: gunicorn with gunicorn.conf.py, against DATABASE_URL
+# and REDIS_URL from the environment (TANDEM_ENV, SECRET_KEY, TANDEM_TRUSTED_HOSTS too).
+serve: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) seed-library
+	$(BIN)/gunicorn -c gunicorn.conf.py app:app
+
 test: lint types pytest
 
 bench: $(VENV)/.installed-dev wrk
