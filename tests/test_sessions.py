@@ -56,13 +56,22 @@ def plan(app, session_id):
 
 
 def plan_form(app, session_id, **changes):
+    """The plan form as the builder page sends it, with its record of what it showed."""
+    from therapy.sessions.merge import fingerprint
+
     items, version = plan(app, session_id)
-    data = {"version": str(version), "order": [str(i[0]) for i in items]}
+    data = {
+        "version": str(version),
+        "order": [str(i[0]) for i in items],
+        "order-was": ",".join(str(i[0]) for i in items),
+    }
     for item_id, _, minutes, homework, note, _ in items:
-        data[f"item-{item_id}-minutes"] = str(minutes)
+        data[f"item-{item_id}-minutes"] = data[f"item-{item_id}-minutes-was"] = str(minutes)
         if homework:
             data[f"item-{item_id}-homework"] = "y"
+        data[f"item-{item_id}-homework-was"] = "y" if homework else ""
         data[f"item-{item_id}-note"] = note
+        data[f"item-{item_id}-note-was"] = fingerprint(note)
     data.update(changes)
     return data
 
