@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask_migrate import upgrade
 
 from tests.conftest import TEST_PASSWORD, Client, build_app
@@ -98,16 +99,24 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture
+def app_on_cluster(cluster: Cluster, tmp_path: Path) -> Iterator[Flask]:
+    app = build_app(cluster.url, tmp_path / "instance")
+    app.test_client_class = Client
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
 def test_database_down_gives_503_with_the_typed_text_and_a_restart_costs_no_request(
-    cluster, tmp_path
+    cluster, app_on_cluster
 ):
     from therapy.auth.services import create_user
     from therapy.couples import services as couples
     from therapy.models import TherapySession, User
     from therapy.sessions.services import create_session
 
-    app = build_app(cluster.url, tmp_path / "instance")
-    app.test_client_class = Client
+    app = app_on_cluster
     with app.app_context():
         upgrade()
         user = create_user("down@example.com", "Dr. Down", TEST_PASSWORD)
@@ -152,4 +161,3 @@ def test_database_down_gives_503_with_the_typed_text_and_a_restart_costs_no_requ
     with app.app_context():
         saved = db.session.get(TherapySession, session_id)
         assert (saved.notes_happened, saved.notes_follow_up) == (typed, "Ask Bo")
-        db.engine.dispose()
