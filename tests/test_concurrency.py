@@ -212,20 +212,20 @@ def test_simultaneous_plan_saves_of_different_items_both_land(app, library, sign
         page = browser.request("GET", f"/sessions/{session_id}").body
         form = PageForm(page, "plan-form")
         first, second = form.fields().getlist("order")
-        changes = [{f"item-{first}-note": f"first {round_}"}, {f"item-{second}-note": f"second {round_}"}]
+        changes = [
+            {f"item-{first}-note": f"first {round_}"},
+            {f"item-{second}-note": f"second {round_}"},
+        ]
+        posts = [form.fields(**c) for c in changes]
         replies = at_once(
             [
-                lambda c=c: browser.request(
-                    "POST", f"/sessions/{session_id}/plan", form.fields(**c)
-                )
-                for c in changes
+                lambda data=data: browser.request("POST", f"/sessions/{session_id}/plan", data)
+                for data in posts
             ]
         )
         assert [reply.status for reply in replies] == [302, 302]
         with app.app_context():
-            notes = [
-                item.note for item in db.session.get(TherapySession, session_id).items
-            ]
+            notes = [item.note for item in db.session.get(TherapySession, session_id).items]
         assert notes == [f"first {round_}", f"second {round_}"]
 
 

@@ -128,7 +128,12 @@ def test_database_down_gives_503_with_the_typed_text_and_a_restart_costs_no_requ
         )
         session_id = create_session(couple, starts_at=None).id
     client = app.test_client()
-    assert client.post("/login", data={"email": "down@example.com", "password": TEST_PASSWORD}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": "down@example.com", "password": TEST_PASSWORD}
+        ).status_code
+        == 302
+    )
     notes = f"/sessions/{session_id}/notes"
     assert client.get(notes).status_code == 200
 
@@ -148,7 +153,10 @@ def test_database_down_gives_503_with_the_typed_text_and_a_restart_costs_no_requ
     body = response.get_data(as_text=True)
     assert response.status_code == 503
     assert response.headers["Retry-After"].isdigit()
-    assert "Talked about Sunday evenings.\nFollow up on the walk &lt;b&gt;&amp;&lt;/b&gt; the jar." in body
+    assert (
+        "Talked about Sunday evenings.\nFollow up on the walk &lt;b&gt;&amp;&lt;/b&gt; the jar."
+        in body
+    )
     assert "Ask Bo" in body
     assert form.fields()["csrf_token"] not in body
     assert "csrf" not in body.lower()

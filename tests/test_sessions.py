@@ -568,7 +568,10 @@ def test_a_stale_tab_saving_another_item_keeps_the_first_tabs_work(
     _, _, before_minutes, homework, _, _ = item_row(app, session_id, x)
     tab_a, tab_b = open_plan(logged_in, session_id), open_plan(logged_in, session_id)
     response = save_from(
-        logged_in, session_id, tab_a, **{f"item-{x}-note": "Walk after dinner", f"item-{x}-minutes": "25"}
+        logged_in,
+        session_id,
+        tab_a,
+        **{f"item-{x}-note": "Walk after dinner", f"item-{x}-minutes": "25"},
     )
     assert response.status_code == 302
     response = save_from(logged_in, session_id, tab_b, **{f"item-{y}-note": "Bring the jar"})
@@ -646,7 +649,7 @@ def test_both_tabs_reordering_differently_get_a_conflict(app, logged_in, session
 def test_a_stale_tab_editing_a_removed_item_shows_what_it_typed(
     app, logged_in, session_id, three_items
 ):
-    x, y, _ = three_items
+    x, _, _ = three_items
     tab_a, tab_b = open_plan(logged_in, session_id), open_plan(logged_in, session_id)
     assert save_from(logged_in, session_id, tab_a, remove=str(x)).status_code == 302
     response = save_from(logged_in, session_id, tab_b, **{f"item-{x}-note": "Do not lose me"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape

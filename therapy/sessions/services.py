@@ -13,7 +13,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from therapy import audit
 from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
-from therapy.sessions import merge
 from therapy.models import (
     Couple,
     Exercise,
@@ -23,6 +22,7 @@ from therapy.models import (
     TherapySession,
     utcnow,
 )
+from therapy.sessions import merge
 
 MAX_ID = 2**31 - 1
 MAX_ITEMS = 40
@@ -505,7 +505,9 @@ def _merge_items(
         shown = _shown(edit, saved, fresh)
         result.others_kept = result.others_kept or (shown is not None and shown != saved)
         for name, label in ITEM_FIELDS.items():
-            outcome = merge.merge_value(shown and shown[name], mine[name], saved[name])
+            outcome = merge.merge_value(
+                None if shown is None else shown[name], mine[name], saved[name]
+            )
             if outcome is merge.Outcome.WRITE:
                 writes.append((item, name, edit))
             elif outcome is merge.Outcome.CONFLICT:
