@@ -504,6 +504,7 @@ class PageForm(HTMLParser):
         super().__init__()
         self.form_id, self.inside, self.data = form_id, False, []
         self._textarea: str | None = None
+        self._select: str | None = None
         self.feed(page)
 
     def handle_starttag(self, tag, attrs):
@@ -518,6 +519,10 @@ class PageForm(HTMLParser):
         elif self.inside and tag == "textarea":
             self._textarea = attrs["name"]
             self.data.append((self._textarea, ""))
+        elif self.inside and tag == "select":
+            self._select = attrs.get("name")
+        elif self.inside and tag == "option" and self._select and "selected" in attrs:
+            self.data.append((self._select, attrs.get("value", "")))
 
     def handle_data(self, data):
         if self._textarea is not None:
@@ -527,6 +532,8 @@ class PageForm(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "textarea":
             self._textarea = None
+        elif tag == "select":
+            self._select = None
         elif tag == "form":
             self.inside = False
 
@@ -692,3 +699,35 @@ def test_notes_both_tabs_changed_get_a_conflict_page_with_both_texts(app, logged
     again = PageForm(page, None)
     assert save_notes(logged_in, session_id, again).status_code == 302
     assert notes_of(app, session_id) == ("Tab B wrote that", "B2")
+
+
+def open_details(client, session_id):
+    page = client.get(f"/sessions/{session_id}").get_data(as_text=True)
+    return PageForm(page.split('<details class="card session-details"', 1)[1], None)
+
+
+def details_of(app, session_id):
+    with app.app_context():
+        session = db.session.get(TherapySession, session_id)
+        return session.minutes, session.status
+
+
+def test_session_details_from_a_stale_tab_save_only_what_it_changed(app, logged_in, session_id):
+    tab_a, tab_b, tab_c = (open_details(logged_in, session_id) for _ in range(3))
+    url = f"/sessions/{session_id}/details"
+    assert logged_in.post(url, data=tab_a.fields(minutes="60")).status_code == 302
+    assert logged_in.post(url, data=tab_b.fields(status="draft")).status_code == 302
+    assert details_of(app, session_id) == (60, "draft")
+    response = logged_in.post(url, data=tab_c.fields(minutes="45"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "60 minutes" in page and "45 minutes" in page
+    assert details_of(app, session_id) == (60, "draft")
+    # Saving from the conflict page keeps 45 and leaves the other tab's status alone.
+    again = open_details_from(page)
+    assert logged_in.post(url, data=again.fields()).status_code == 302
+    assert details_of(app, session_id) == (45, "draft")
+
+
+def open_details_from(page):
+    return PageForm(page.split('<details class="card session-details"', 1)[1], None)

@@ -181,6 +181,90 @@ def current_assignments(couple: Couple) -> list[Assignment]:
     ]
 
 
+# --- session details (date, length, status, focus) ---------------------------------------
+
+DETAIL_FIELDS = {
+    "when": "Date and time",
+    "minutes": "Length in minutes",
+    "status": "Status",
+    "focus": "Focus practices",
+}
+
+
+@dataclass(frozen=True)
+class Details:
+    """A session's details as a form gives them or the session holds them."""
+
+    starts_at: datetime | None
+    minutes: int
+    status: str
+    focus: tuple[Practice, ...]
+
+    def values(self) -> dict[str, str]:
+        """As compared between tabs."""
+        return {
+            "when": self.starts_at.isoformat() if self.starts_at else "",
+            "minutes": str(self.minutes),
+            "status": self.status,
+            "focus": ",".join(sorted(str(practice.id) for practice in self.focus)),
+        }
+
+    def texts(self) -> dict[str, str]:
+        """As a person reads them on a conflict page."""
+        from therapy import timeutil
+
+        return {
+            "when": timeutil.format_datetime(self.starts_at) or "Not scheduled",
+            "minutes": f"{self.minutes} minutes",
+            "status": self.status.capitalize(),
+            "focus": ", ".join(practice.name for practice in self.focus) or "None",
+        }
+
+
+def details_of(session: TherapySession) -> Details:
+    return Details(session.starts_at, session.minutes, session.status, tuple(session.focus))
+
+
+@dataclass
+class DetailsResult:
+    conflicts: list[merge.Conflict] = field(default_factory=list)
+    unchanged: set[str] = field(default_factory=set)  # fields this page did not change
+
+
+def save_details(
+    session: TherapySession, typed: Details, shown: dict[str, str] | None
+) -> DetailsResult:
+    """Save the details this page changed; both tabs changing one differently is a
+    conflict and saves nothing. The caller holds the session's row lock (`for_update`)."""
+    result = DetailsResult()
+    saved = details_of(session)
+    mine, now = typed.values(), saved.values()
+    writes = []
+    for name, label in DETAIL_FIELDS.items():
+        before = None if shown is None else shown.get(name)
+        outcome = merge.merge_value(before, mine[name], now[name])
+        if outcome is merge.Outcome.WRITE:
+            writes.append(name)
+        elif outcome is merge.Outcome.CONFLICT:
+            result.conflicts.append(
+                merge.Conflict("Session details", label, saved.texts()[name], typed.texts()[name])
+            )
+        else:
+            result.unchanged.add(name)
+    if result.conflicts:
+        return result
+    for name in writes:
+        if name == "when":
+            session.starts_at = typed.starts_at
+        elif name == "focus":
+            session.focus = list(typed.focus)
+        else:
+            setattr(session, name, getattr(typed, name))
+    touch(session)
+    db.session.commit()
+    return result
+
+
 # --- notes after the session -------------------------------------------------------------
 
 NOTE_FIELDS = {"notes_happened": "What happened", "notes_follow_up": "What to follow up next time"}

@@ -164,10 +164,13 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
     templates = _my_templates()
     # After a refused save the items show in the order that page asked for.
     place = {item_id: n for n, item_id in enumerate(extra.pop("order", None) or [])}
+    # After a failed check, the record of what the posting page showed travels on.
+    details_shown = extra.pop("details_shown", None) or services.details_of(session).values()
     context = {
         "session": session,
         "plan_items": sorted(session.items, key=lambda item: place.get(item.id, len(place))),
         "shown": {item.id: services.shown_values(item) for item in session.items},
+        "details_shown": details_shown,
         "couple": couple,
         "details": details,
         "templates": templates,
@@ -304,20 +307,51 @@ def add_item(session_id: int) -> Response | tuple[str, int]:
 
 @bp.post("/sessions/<int:session_id>/details")
 def details(session_id: int) -> Response | tuple[str, int]:
-    session = services.get_session_or_404(session_id)
+    session = services.get_session_or_404(session_id, for_update=True)
     form = SessionForm()
     form.status.choices = _status_choices(new=False)
     form.focus.choices = _focus_choices()
+    # What the page showed; a failed check shows the form again with the same record.
+    shown = _details_shown(request.form)
     if not form.validate_on_submit():
-        return render_builder(session, status=422, details_form=form, details_open=True)
-    session.starts_at = _starts_at(form)
-    session.minutes = form.minutes.data or session.minutes
-    session.status = form.status.data or session.status
-    session.focus = [p for p in library.practices() if p.id in (form.focus.data or [])]
-    services.touch(session)
-    db.session.commit()
+        return render_builder(
+            session, status=422, details_form=form, details_open=True, details_shown=shown
+        )
+    typed = services.Details(
+        starts_at=_starts_at(form),
+        minutes=form.minutes.data or session.minutes,
+        status=form.status.data or session.status,
+        focus=tuple(p for p in library.practices() if p.id in (form.focus.data or [])),
+    )
+    result = services.save_details(session, typed, shown)
+    if result.conflicts:
+        db.session.rollback()
+        _show_saved_details(form, session, result.unchanged)
+        return render_builder(
+            session, status=409, details_form=form, details_open=True, conflicts=result.conflicts
+        )
     flash("The session details are saved.", "success")
     return _back(session)
+
+
+def _details_shown(posted: Any) -> dict[str, str] | None:
+    names = {name: f"details-{name}-was" for name in services.DETAIL_FIELDS}
+    if not all(key in posted for key in names.values()):
+        return None
+    return {name: posted.get(key, "") for name, key in names.items()}
+
+
+def _show_saved_details(form: SessionForm, session: TherapySession, unchanged: set[str]) -> None:
+    """After a conflict, fields this page did not change show what is saved now."""
+    if "when" in unchanged:
+        local = timeutil.to_local(session.starts_at) if session.starts_at else None
+        form.date.data, form.time.data = (local.date(), local.time()) if local else (None, None)
+    if "minutes" in unchanged:
+        form.minutes.data = session.minutes
+    if "status" in unchanged:
+        form.status.data = session.status
+    if "focus" in unchanged:
+        form.focus.data = [p.id for p in session.focus]
 
 
 @bp.post("/sessions/<int:session_id>/start-from")
