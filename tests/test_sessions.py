@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from therapy.extensions import db
 from therapy.models import AuditEvent, Exercise, PlanItem, PlanTemplate, TherapySession
@@ -56,13 +58,22 @@ def plan(app, session_id):
 
 
 def plan_form(app, session_id, **changes):
+    """The plan form as the builder page sends it, with its record of what it showed."""
+    from therapy.sessions.merge import fingerprint
+
     items, version = plan(app, session_id)
-    data = {"version": str(version), "order": [str(i[0]) for i in items]}
+    data = {
+        "version": str(version),
+        "order": [str(i[0]) for i in items],
+        "order-was": ",".join(str(i[0]) for i in items),
+    }
     for item_id, _, minutes, homework, note, _ in items:
-        data[f"item-{item_id}-minutes"] = str(minutes)
+        data[f"item-{item_id}-minutes"] = data[f"item-{item_id}-minutes-was"] = str(minutes)
         if homework:
             data[f"item-{item_id}-homework"] = "y"
+        data[f"item-{item_id}-homework-was"] = "y" if homework else ""
         data[f"item-{item_id}-note"] = note
+        data[f"item-{item_id}-note-was"] = fingerprint(note)
     data.update(changes)
     return data
 
@@ -481,3 +492,242 @@ def test_suggestions_follow_the_latest_checkin_once_there_is_one(
             db.session.scalars(select(Exercise.practice_id).where(Exercise.id.in_(ids)))
         )
         assert appreciation.id in practices
+
+
+# --- two tabs on one session ---------------------------------------------------------------
+
+
+class PageForm(HTMLParser):
+    """The fields a browser would send from one form of a page, read from its HTML."""
+
+    def __init__(self, page: str, form_id: str | None = None) -> None:
+        super().__init__()
+        self.form_id, self.inside, self.data = form_id, False, []
+        self._textarea: str | None = None
+        self._select: str | None = None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = self.form_id is None or attrs.get("id") == self.form_id
+        elif self.inside and tag == "input" and attrs.get("name"):
+            kind = attrs.get("type", "text")
+            if kind in ("submit", "button") or (kind == "checkbox" and "checked" not in attrs):
+                return
+            self.data.append((attrs["name"], attrs.get("value", "")))
+        elif self.inside and tag == "textarea":
+            self._textarea = attrs["name"]
+            self.data.append((self._textarea, ""))
+        elif self.inside and tag == "select":
+            self._select = attrs.get("name")
+        elif self.inside and tag == "option" and self._select and "selected" in attrs:
+            self.data.append((self._select, attrs.get("value", "")))
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            name, text = self.data.pop()
+            self.data.append((name, text + data))
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "form":
+            self.inside = False
+
+    def fields(self, **changes: str) -> MultiDict:
+        """The form as posted, with some fields typed over (None: unticked or left out)."""
+        data = MultiDict(self.data)
+        for name, value in changes.items():
+            data.poplist(name)
+            if value is not None:
+                data[name] = value
+        return data
+
+
+def open_plan(client, session_id):
+    """A tab with the plan builder open: its plan form as loaded."""
+    page = client.get(f"/sessions/{session_id}").get_data(as_text=True)
+    return PageForm(page, "plan-form")
+
+
+def save_from(client, session_id, form, **changes):
+    return client.post(f"/sessions/{session_id}/plan", data=form.fields(**changes))
+
+
+@pytest.fixture
+def three_items(app, logged_in, library, session_id):
+    for exercise in calm_exercises(app, library, 3):
+        assert add(logged_in, session_id, exercise).status_code == 302
+    return [i[0] for i in plan(app, session_id)[0]]
+
+
+def item_row(app, session_id, item_id):
+    return next(i for i in plan(app, session_id)[0] if i[0] == item_id)
+
+
+def test_a_stale_tab_saving_another_item_keeps_the_first_tabs_work(
+    app, logged_in, session_id, three_items
+):
+    x, y, _ = three_items
+    _, _, before_minutes, homework, _, _ = item_row(app, session_id, x)
+    tab_a, tab_b = open_plan(logged_in, session_id), open_plan(logged_in, session_id)
+    response = save_from(
+        logged_in,
+        session_id,
+        tab_a,
+        **{f"item-{x}-note": "Walk after dinner", f"item-{x}-minutes": "25"},
+    )
+    assert response.status_code == 302
+    response = save_from(logged_in, session_id, tab_b, **{f"item-{y}-note": "Bring the jar"})
+    assert response.status_code == 302
+    assert item_row(app, session_id, x)[2:5] == (25, homework, "Walk after dinner")
+    assert item_row(app, session_id, y)[4] == "Bring the jar"
+    assert before_minutes != 25
+    page = logged_in.get(f"/sessions/{session_id}").get_data(as_text=True)
+    assert "changed in another tab" in page
+    assert "Your changes are saved, and the other changes are kept as well." in page
+
+
+def test_a_stale_tab_keeps_the_first_tabs_move(app, logged_in, session_id, three_items):
+    x, y, z = three_items
+    tab_a, tab_b = open_plan(logged_in, session_id), open_plan(logged_in, session_id)
+    tab_c = open_plan(logged_in, session_id)
+    assert save_from(logged_in, session_id, tab_a, move=f"{x}:1").status_code == 302
+    assert [i[0] for i in plan(app, session_id)[0]] == [y, x, z]
+    # A plain save from a stale tab leaves the order as the first tab left it.
+    assert save_from(logged_in, session_id, tab_b, **{f"item-{z}-note": "Later"}).status_code == 302
+    assert [i[0] for i in plan(app, session_id)[0]] == [y, x, z]
+    # A stale move of another item is made on the order as saved: x stays below y.
+    assert save_from(logged_in, session_id, tab_c, move=f"{z}:1").status_code == 302
+    order = [i[0] for i in plan(app, session_id)[0]]
+    assert order.index(y) < order.index(x), order
+    assert order.index(z) < order.index(y), order
+
+
+def test_both_tabs_changing_one_note_get_a_conflict_page_that_keeps_both(
+    app, logged_in, session_id, three_items
+):
+    x, y, _ = three_items
+    tab_a, tab_b = open_plan(logged_in, session_id), open_plan(logged_in, session_id)
+    save_from(logged_in, session_id, tab_a, **{f"item-{x}-note": "Tab A's words"})
+    response = save_from(
+        logged_in,
+        session_id,
+        tab_b,
+        **{f"item-{x}-note": "Tab B's words", f"item-{y}-minutes": "33"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Tab A&#39;s words" in page and "Tab B&#39;s words" in page
+    assert "nothing is saved yet" in page
+    assert "kept" not in page.split("conflicts-heading", 1)[0]
+    # Nothing of tab B is saved yet, and tab A's note is intact.
+    assert item_row(app, session_id, x)[4] == "Tab A's words"
+    assert item_row(app, session_id, y)[2] != 33
+    # The conflict page's form holds what tab B typed; saving it keeps B's version.
+    again = PageForm(page, "plan-form")
+    assert again.fields()[f"item-{x}-note"] == "Tab B's words"
+    assert again.fields()[f"item-{y}-minutes"] == "33"
+    assert save_from(logged_in, session_id, again).status_code == 302
+    assert item_row(app, session_id, x)[4] == "Tab B's words"
+    assert item_row(app, session_id, y)[2] == 33
+
+
+def test_both_tabs_reordering_differently_get_a_conflict(app, logged_in, session_id, three_items):
+    x, y, z = three_items
+    tab_a, tab_b = open_plan(logged_in, session_id), open_plan(logged_in, session_id)
+    # Two drags: each posts the whole order.
+    tab_a_order = tab_a.fields()
+    tab_a_order.setlist("order", [str(z), str(y), str(x)])
+    assert logged_in.post(f"/sessions/{session_id}/plan", data=tab_a_order).status_code == 302
+    tab_b_order = tab_b.fields()
+    tab_b_order.setlist("order", [str(y), str(z), str(x)])
+    response = logged_in.post(f"/sessions/{session_id}/plan", data=tab_b_order)
+    assert response.status_code == 409
+    assert [i[0] for i in plan(app, session_id)[0]] == [z, y, x]
+    # The page shows tab B's order, ready to save over the other.
+    again = PageForm(response.get_data(as_text=True), "plan-form")
+    assert again.fields().getlist("order") == [str(y), str(z), str(x)]
+
+
+def test_a_stale_tab_editing_a_removed_item_shows_what_it_typed(
+    app, logged_in, session_id, three_items
+):
+    x, _, _ = three_items
+    tab_a, tab_b = open_plan(logged_in, session_id), open_plan(logged_in, session_id)
+    assert save_from(logged_in, session_id, tab_a, remove=str(x)).status_code == 302
+    response = save_from(logged_in, session_id, tab_b, **{f"item-{x}-note": "Do not lose me"})
+    assert response.status_code == 409
+    assert "Do not lose me" in response.get_data(as_text=True)
+    assert x not in [i[0] for i in plan(app, session_id)[0]]
+
+
+def open_notes(client, session_id):
+    return PageForm(client.get(f"/sessions/{session_id}/notes").get_data(as_text=True), None)
+
+
+def save_notes(client, session_id, form, **changes):
+    return client.post(f"/sessions/{session_id}/notes", data=form.fields(action="save", **changes))
+
+
+def notes_of(app, session_id):
+    with app.app_context():
+        session = db.session.get(TherapySession, session_id)
+        return session.notes_happened, session.notes_follow_up
+
+
+def test_notes_from_a_stale_tab_merge_when_they_touch_other_text(app, logged_in, session_id):
+    tab_a, tab_b = open_notes(logged_in, session_id), open_notes(logged_in, session_id)
+    assert save_notes(logged_in, session_id, tab_a, notes_happened="Tab A").status_code == 302
+    assert save_notes(logged_in, session_id, tab_b, notes_follow_up="Tab B").status_code == 302
+    assert notes_of(app, session_id) == ("Tab A", "Tab B")
+
+
+def test_notes_both_tabs_changed_get_a_conflict_page_with_both_texts(app, logged_in, session_id):
+    tab_a, tab_b = open_notes(logged_in, session_id), open_notes(logged_in, session_id)
+    save_notes(logged_in, session_id, tab_a, notes_happened="Tab A wrote this")
+    response = save_notes(
+        logged_in, session_id, tab_b, notes_happened="Tab B wrote that", notes_follow_up="B2"
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Tab A wrote this" in page and "Tab B wrote that" in page
+    assert notes_of(app, session_id) == ("Tab A wrote this", "")
+    again = PageForm(page, None)
+    assert save_notes(logged_in, session_id, again).status_code == 302
+    assert notes_of(app, session_id) == ("Tab B wrote that", "B2")
+
+
+def open_details(client, session_id):
+    page = client.get(f"/sessions/{session_id}").get_data(as_text=True)
+    return PageForm(page.split('<details class="card session-details"', 1)[1], None)
+
+
+def details_of(app, session_id):
+    with app.app_context():
+        session = db.session.get(TherapySession, session_id)
+        return session.minutes, session.status
+
+
+def test_session_details_from_a_stale_tab_save_only_what_it_changed(app, logged_in, session_id):
+    tab_a, tab_b, tab_c = (open_details(logged_in, session_id) for _ in range(3))
+    url = f"/sessions/{session_id}/details"
+    assert logged_in.post(url, data=tab_a.fields(minutes="60")).status_code == 302
+    assert logged_in.post(url, data=tab_b.fields(status="draft")).status_code == 302
+    assert details_of(app, session_id) == (60, "draft")
+    response = logged_in.post(url, data=tab_c.fields(minutes="45"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "60 minutes" in page and "45 minutes" in page
+    assert details_of(app, session_id) == (60, "draft")
+    # Saving from the conflict page keeps 45 and leaves the other tab's status alone.
+    again = open_details_from(page)
+    assert logged_in.post(url, data=again.fields()).status_code == 302
+    assert details_of(app, session_id) == (45, "draft")
+
+
+def open_details_from(page):
+    return PageForm(page.split('<details class="card session-details"', 1)[1], None)

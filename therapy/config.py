@@ -41,7 +41,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
     return {
         "TANDEM_ENV": "development",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'tandem.sqlite'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            # Test each pooled connection before use: after a database restart the first
+            # request of every worker would otherwise fail on a dead connection.
+            "pool_pre_ping": True,
+        },
         "REDIS_URL": None,
         # Sessions: the cookie carries only ids and timestamps, never client data.
         "SESSION_COOKIE_HTTPONLY": True,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from therapy.extensions import db
@@ -43,6 +46,51 @@ def render_error(
     return page, code
 
 
+# How long a browser (or a person) should wait before trying again while the database is
+# away: a restart or fail-over usually takes seconds.
+RETRY_AFTER_SECONDS = 30
+# Form fields never shown back: secrets, and the page's own bookkeeping.
+UNSHOWN_FIELDS = ("csrf", "password", "token", "totp", "secret", "code")
+BOOKKEEPING_FIELDS = {"version", "order", "order-was", "picker", "move", "remove", "action", "save"}
+
+
+def typed_fields(form: MultiDict[str, str] | None) -> list[tuple[str, str]]:
+    """What a person typed into the form that could not be saved, to copy it to safety."""
+    shown = []
+    for name, value in form.items(multi=True) if form is not None else []:
+        lowered = name.lower()
+        if (
+            not value.strip()
+            or lowered in BOOKKEEPING_FIELDS
+            or lowered.endswith(("-was", "_was"))
+            or any(word in lowered for word in UNSHOWN_FIELDS)
+        ):
+            continue
+        shown.append((name.replace("_", " ").replace("-", " ").capitalize(), value))
+    return shown
+
+
+def database_unavailable() -> tuple[str, int, dict[str, str]]:
+    """503 with Retry-After, and the submitted text shown again: nothing typed is lost.
+
+    The page is rendered without the signed-in user or a CSRF token, since either would
+    need the database (or the session) this request could not reach.
+    """
+    try:
+        typed = typed_fields(request.form if request.method == "POST" else None)
+    except Exception:  # a body that cannot be parsed shows nothing rather than failing again
+        typed = []
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    try:
+        # Straight from the Jinja environment: render_template would run the context
+        # processors, and Flask-Login's loads the signed-in user from the database.
+        template = current_app.jinja_env.get_template("errors/unavailable.html")
+        page = template.render(typed=typed, retry_after=RETRY_AFTER_SECONDS)
+    except Exception:
+        page = str(escape("The database is not reachable just now. Try again in a minute."))
+    return page, 503, headers
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
@@ -56,6 +104,19 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
         return render_error(error.code or 500)
+
+    # OperationalError covers a refused or dropped connection (and SQLite's "database is
+    # locked" after busy_timeout): both mean "try again shortly", not a bug.
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the pool will replace it
+            app.logger.debug("Rollback failed after a lost connection", exc_info=True)
+        app.logger.error("Database unavailable: %s", type(error).__name__)
+        return database_unavailable()
 
     @app.errorhandler(Exception)
     def server_error(error: Exception) -> tuple[str, int]:

@@ -99,10 +99,46 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=False)
+            # SQLite's DDL is transactional: one transaction for the whole run, so the
+            # foreign key check below can still undo all of it.
+            conf_args.setdefault("transactional_ddl", True)
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _check_sqlite_foreign_keys(connection)
+        finally:
+            if sqlite:
+                if connection.in_transaction():
+                    connection.rollback()  # only reads since the migrations' commit
+                _sqlite_foreign_keys(connection, on=True)
 
-        with context.begin_transaction():
-            context.run_migrations()
+
+def _sqlite_foreign_keys(connection, *, on):
+    """Turn SQLite's foreign key enforcement on or off for this connection.
+
+    Batch mode rebuilds a table by copying it and dropping the old one, and a downgrade
+    drops tables that other rows still point at (practices, under exercises): with
+    enforcement on, both fail as soon as the tables hold data. The pragma is a no-op
+    inside a transaction, so it goes to the driver's connection (in autocommit mode, see
+    therapy/database.py) before Alembic begins one.
+    """
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _check_sqlite_foreign_keys(connection):
+    """With enforcement off, check by hand: any row left pointing nowhere undoes it all."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise RuntimeError(
+            f"This migration would leave {len(broken)} rows pointing at missing rows "
+            f"(in {', '.join(tables)}); nothing was changed."
+        )
 
 
 if context.is_offline_mode():

@@ -17,6 +17,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from therapy.forms import BaseForm, WholeNumberField
+from therapy.models import TherapySession
+from therapy.sessions.services import NOTE_FIELDS, notes_shown
 
 NOTES_MAX = 20_000
 
@@ -68,6 +70,27 @@ class NotesForm(BaseForm):
         "What to follow up next time", validators=[Length(max=NOTES_MAX)], render_kw={"rows": 4}
     )
     version = HiddenField()
+    # Fingerprints of the notes as this page was loaded: saving writes only what it changed.
+    notes_happened_was = HiddenField()
+    notes_follow_up_was = HiddenField()
+
+    def set_shown(self, session: TherapySession) -> None:
+        """Record the session's version and notes as this page shows them."""
+        self.version.data = str(session.version)
+        for name, value in notes_shown(session).items():
+            self[f"{name}_was"].data = value
+
+    def shown(self) -> dict[str, str] | None:
+        """The notes' fingerprints as the page was loaded; None from a page without them."""
+        values = {name: self[f"{name}_was"].data or "" for name in NOTE_FIELDS}
+        return values if all(values.values()) else None
+
+    def typed(self) -> dict[str, str]:
+        return {name: self[name].data or "" for name in NOTE_FIELDS}
+
+    def show(self, texts: dict[str, str]) -> None:
+        for name, text in texts.items():
+            self[name].data = text
 
 
 class TemplateForm(BaseForm):

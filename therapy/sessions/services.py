@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,19 +22,26 @@ from therapy.models import (
     TherapySession,
     utcnow,
 )
+from therapy.sessions import merge
 
 MAX_ID = 2**31 - 1
 MAX_ITEMS = 40
 
 
-def get_session_or_404(session_id: int) -> TherapySession:
+def get_session_or_404(session_id: int, *, for_update: bool = False) -> TherapySession:
     """A session of one of the signed-in therapist's couples; 404 for anything else.
 
     Ownership is checked by the couples' scoped loader, the one place that decides it.
+    `for_update` is for a request that will change the session or its plan: on PostgreSQL
+    it locks the row until commit, so two saves at the same moment take turns and the
+    second works on what the first saved (SQLite's BEGIN IMMEDIATE already makes writers
+    take turns).
     """
     if not 0 < session_id <= MAX_ID:
         abort(404)
-    session = db.session.get(TherapySession, session_id)
+    session = db.session.get(
+        TherapySession, session_id, with_for_update=for_update, populate_existing=for_update
+    )
     if session is None:
         abort(404)
     # The couple the scoped loader found becomes `session.couple`, with no second query.
@@ -87,6 +94,13 @@ def create_session(
     status: str = SessionStatus.PLANNED.value,
 ) -> TherapySession:
     """A new, numbered session for the couple, its length the couple's default."""
+    # Two "New session" saves at once would both read the same highest number; locking
+    # the couple's row (PostgreSQL; SQLite writers take turns anyway) makes the second
+    # wait and number after the first. NO KEY UPDATE: rows referring to the couple
+    # (check-ins, sessions) can still be inserted meanwhile.
+    db.session.execute(
+        select(Couple.id).where(Couple.id == couple.id).with_for_update(key_share=True)
+    )
     session = TherapySession(
         couple_id=couple.id,
         number=next_number(couple),
@@ -167,6 +181,152 @@ def current_assignments(couple: Couple) -> list[Assignment]:
     ]
 
 
+# --- session details (date, length, status, focus) ---------------------------------------
+
+DETAIL_FIELDS = {
+    "when": "Date and time",
+    "minutes": "Length in minutes",
+    "status": "Status",
+    "focus": "Focus practices",
+}
+
+
+@dataclass(frozen=True)
+class Details:
+    """A session's details as a form gives them or the session holds them."""
+
+    starts_at: datetime | None
+    minutes: int
+    status: str
+    focus: tuple[Practice, ...]
+
+    def values(self) -> dict[str, str]:
+        """As compared between tabs."""
+        return {
+            "when": self.starts_at.isoformat() if self.starts_at else "",
+            "minutes": str(self.minutes),
+            "status": self.status,
+            "focus": ",".join(sorted(str(practice.id) for practice in self.focus)),
+        }
+
+    def texts(self) -> dict[str, str]:
+        """As a person reads them on a conflict page."""
+        from therapy import timeutil
+
+        return {
+            "when": timeutil.format_datetime(self.starts_at) or "Not scheduled",
+            "minutes": f"{self.minutes} minutes",
+            "status": self.status.capitalize(),
+            "focus": ", ".join(practice.name for practice in self.focus) or "None",
+        }
+
+
+def details_of(session: TherapySession) -> Details:
+    return Details(session.starts_at, session.minutes, session.status, tuple(session.focus))
+
+
+@dataclass
+class DetailsResult:
+    conflicts: list[merge.Conflict] = field(default_factory=list)
+    unchanged: set[str] = field(default_factory=set)  # fields this page did not change
+
+
+def save_details(
+    session: TherapySession, typed: Details, shown: dict[str, str] | None
+) -> DetailsResult:
+    """Save the details this page changed; both tabs changing one differently is a
+    conflict and saves nothing. The caller holds the session's row lock (`for_update`)."""
+    result = DetailsResult()
+    saved = details_of(session)
+    mine, now = typed.values(), saved.values()
+    writes = []
+    for name, label in DETAIL_FIELDS.items():
+        before = None if shown is None else shown.get(name)
+        outcome = merge.merge_value(before, mine[name], now[name])
+        if outcome is merge.Outcome.WRITE:
+            writes.append(name)
+        elif outcome is merge.Outcome.CONFLICT:
+            result.conflicts.append(
+                merge.Conflict("Session details", label, saved.texts()[name], typed.texts()[name])
+            )
+        else:
+            result.unchanged.add(name)
+    if result.conflicts:
+        return result
+    for name in writes:
+        if name == "when":
+            session.starts_at = typed.starts_at
+        elif name == "focus":
+            session.focus = list(typed.focus)
+        else:
+            setattr(session, name, getattr(typed, name))
+    touch(session)
+    db.session.commit()
+    return result
+
+
+# --- notes after the session -------------------------------------------------------------
+
+NOTE_FIELDS = {"notes_happened": "What happened", "notes_follow_up": "What to follow up next time"}
+
+
+def notes_shown(session: TherapySession) -> dict[str, str]:
+    """Fingerprints of the notes as a page shows them, to tell later what it changed."""
+    return {name: merge.fingerprint(getattr(session, name)) for name in NOTE_FIELDS}
+
+
+@dataclass
+class NotesResult:
+    conflicts: list[merge.Conflict] = field(default_factory=list)
+    others_kept: list[str] = field(default_factory=list)  # labels another tab changed
+    # What the page should show after a conflict: this page's text where it changed
+    # something, the saved text elsewhere (so saving again writes only this page's work).
+    show: dict[str, str] = field(default_factory=dict)
+
+
+def save_notes(
+    session: TherapySession,
+    typed: dict[str, str],
+    shown: dict[str, str] | None,
+    *,
+    version: str,
+    held: bool,
+) -> NotesResult:
+    """Save the notes this page changed (and mark the session held if asked).
+
+    A note both this page and another tab changed, differently, is a conflict: nothing
+    is saved. The caller holds the session's row lock (`for_update`).
+    """
+    result = NotesResult()
+    saved = notes_shown(session)
+    if shown is None and version == str(session.version):
+        shown = saved
+    writes = []
+    for name, label in NOTE_FIELDS.items():
+        text = typed[name].strip()
+        before = shown.get(name) if shown is not None else None
+        outcome = merge.merge_value(before, merge.fingerprint(text), saved[name])
+        result.show[name] = text if outcome is not merge.Outcome.KEEP else getattr(session, name)
+        if before is not None and before != saved[name]:
+            result.others_kept.append(label)
+        if outcome is merge.Outcome.WRITE:
+            writes.append((name, text))
+        elif outcome is merge.Outcome.CONFLICT:
+            result.conflicts.append(
+                merge.Conflict("Session notes", label, getattr(session, name), text)
+            )
+    if result.conflicts:
+        return result
+    for name, text in writes:
+        setattr(session, name, text)
+    if held:
+        mark_held(session, happened=session.notes_happened, follow_up=session.notes_follow_up)
+    else:
+        touch(session)
+        db.session.commit()
+    return result
+
+
 def mark_held(session: TherapySession, *, happened: str, follow_up: str) -> None:
     """Record the notes after the session and mark it held."""
     session.notes_happened = happened
@@ -184,13 +344,34 @@ class PlanError(ValueError):
     """A plan change that cannot be made; nothing was changed."""
 
 
+ITEM_FIELDS = {"minutes": "Minutes", "homework": "Homework", "note": "Note for the couple"}
+
+
+def item_values(minutes: str | int, homework: bool, note: str) -> dict[str, str]:
+    """An item's fields as compared between tabs (the note as a fingerprint)."""
+    return {
+        "minutes": str(minutes).strip(),
+        "homework": "y" if homework else "",
+        "note": merge.fingerprint(note),
+    }
+
+
+def shown_values(item: PlanItem) -> dict[str, str]:
+    """What the plan form carries about an item as loaded, to tell later what changed."""
+    return item_values(item.minutes, item.homework, item.note)
+
+
 @dataclass
 class ItemEdit:
-    """What the plan form says about one item."""
+    """What the plan form says about one item, and what it showed when it was loaded."""
 
     minutes: str
     homework: bool
     note: str
+    shown: dict[str, str] | None = None  # None from a page that did not send them
+
+    def values(self) -> dict[str, str]:
+        return item_values(self.minutes, self.homework, self.note)
 
 
 @dataclass
@@ -200,15 +381,19 @@ class PlanChange:
     version: str
     order: list[int]
     edits: dict[int, ItemEdit]
+    shown_order: list[int] | None = None  # the order the page was loaded with
     move: tuple[int, int] | None = None  # (item id, new 0-based position)
     remove: int | None = None
 
 
 @dataclass
 class PlanResult:
-    merged: bool = False  # another tab had changed the plan; both changes were kept
-    dropped: int = 0  # edits to items another tab had removed
+    others_kept: bool = False  # another tab had changed the plan; its changes stay
+    saved_mine: bool = False  # this page changed something, and it is saved
+    removed_elsewhere: int = 0  # items another tab removed (this page had not changed them)
     errors: dict[int, str] | None = None
+    conflicts: list[merge.Conflict] = field(default_factory=list)
+    order: list[int] | None = None  # the order to show again after a conflict
 
 
 NOTE_MAX = 2000
@@ -219,18 +404,38 @@ def _parse_int(raw: str) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) <= 6 else None
 
 
+def _parse_ids(raw: list[str]) -> list[int]:
+    """Item ids in the order given, each once; anything that is not an id is dropped."""
+    ids: list[int] = []
+    for item_id in (_parse_int(part) for part in raw):
+        if item_id is not None and item_id not in ids:
+            ids.append(item_id)
+    return ids
+
+
+def _shown_of(form: Any, item_id: int) -> dict[str, str] | None:
+    names = {name: f"item-{item_id}-{name}-was" for name in ITEM_FIELDS}
+    if not all(key in form for key in names.values()):
+        return None
+    return {name: form.get(key, "") for name, key in names.items()}
+
+
 def parse_plan_form(form: Any) -> PlanChange:
     """Read the plan form; ids that are not numbers are dropped, not trusted."""
-    order = [i for i in (_parse_int(raw) for raw in form.getlist("order")) if i is not None]
+    order = _parse_ids(form.getlist("order"))
     edits = {
         item_id: ItemEdit(
             minutes=form.get(f"item-{item_id}-minutes", ""),
             homework=form.get(f"item-{item_id}-homework") == "y",
             note=form.get(f"item-{item_id}-note", ""),
+            shown=_shown_of(form, item_id),
         )
         for item_id in order
     }
-    change = PlanChange(version=form.get("version", ""), order=order, edits=edits)
+    shown_order = _parse_ids(form.get("order-was", "").split(",")) if "order-was" in form else None
+    change = PlanChange(
+        version=form.get("version", ""), order=order, edits=edits, shown_order=shown_order
+    )
     move = form.get("move", "")
     if move:
         item_raw, _, position_raw = move.partition(":")
@@ -262,44 +467,87 @@ def _validate_edits(change: PlanChange) -> dict[int, str]:
     return errors
 
 
+def _order_asked(session: TherapySession, change: PlanChange) -> list[int]:
+    """The order this page sent, with its move (if any) made; PlanError if it can't be."""
+    order = list(change.order)
+    if change.move is None:
+        return order
+    item_id, position = change.move
+    if item_id not in {item.id for item in session.items} or item_id not in order:
+        raise PlanError("That exercise is no longer in this plan; nothing was changed.")
+    if not 0 <= position < len(order):
+        raise PlanError(
+            f"Position {position + 1} is outside this plan (1 to {len(order)}); "
+            "nothing was changed."
+        )
+    order.remove(item_id)
+    order.insert(position, item_id)
+    return order
+
+
+def _shown(edit: ItemEdit, saved: dict[str, str] | None, fresh: bool) -> dict[str, str] | None:
+    """What the page showed for an item. A page without that record (None) is trusted
+    only when nothing was saved since it was loaded."""
+    if edit.shown is not None:
+        return edit.shown
+    return saved if fresh else None
+
+
+def _item_text(name: str, minutes: str, homework: bool, note: str) -> str:
+    if name == "minutes":
+        return minutes.strip()
+    if name == "homework":
+        return "Yes" if homework else "No"
+    return note.strip()
+
+
+def _order_text(ids: list[int], titles: dict[int, str]) -> str:
+    return "\n".join(f"{place}. {titles[i]}" for place, i in enumerate(ids, 1) if i in titles)
+
+
 def apply_plan_change(session: TherapySession, change: PlanChange) -> PlanResult:
-    """Save the plan form. A stale version merges instead of overwriting: no item is lost."""
+    """Save what this page changed in the plan, keeping what other tabs saved meanwhile.
+
+    Values both changed, each differently, are conflicts: then nothing is saved and the
+    result lists them. The caller holds the session's row lock (`for_update`).
+    """
     result = PlanResult()
-    errors = _validate_edits(change)
-    if errors:
-        result.errors = errors
+    result.errors = _validate_edits(change) or None
+    if result.errors:
         return result
     items = {item.id: item for item in session.items}
     if change.remove is not None and change.remove not in items:
-        raise PlanError("That exercise is no longer in this plan.")
-    result.merged = change.version != str(session.version)
-    # The order as posted, for items that still exist; items another tab added keep
-    # their place at the end rather than disappearing.
-    seen: list[int] = []
-    for item_id in change.order:
-        if item_id in items and item_id not in seen:
-            seen.append(item_id)
-        elif item_id not in items:
-            result.dropped += 1
-    ordered = [items[i] for i in seen] + [item for item in session.items if item.id not in seen]
-    if change.move is not None:
-        item_id, position = change.move
-        if item_id not in items:
-            raise PlanError("That exercise is no longer in this plan.")
-        if not 0 <= position < len(ordered):
-            raise PlanError(
-                f"Position {position + 1} is outside this plan (1 to {len(ordered)}); "
-                "nothing was changed."
+        change.remove = None  # already removed in another tab: what this page asked for
+        result.removed_elsewhere += 1
+    asked = _order_asked(session, change)
+    saved_order = [item.id for item in session.items]
+    fresh = change.version == str(session.version)
+    shown_order = change.shown_order
+    if shown_order is None and fresh:
+        shown_order = saved_order
+    order = merge.merge_order(shown_order, asked, saved_order, change.move and change.move[0])
+    if order is None:
+        titles = {item.id: item.title for item in session.items}
+        result.conflicts.append(
+            merge.Conflict(
+                "The plan", "Order", _order_text(saved_order, titles), _order_text(asked, titles)
             )
-        moving = items[item_id]
-        ordered.remove(moving)
-        ordered.insert(position, moving)
-    for item_id, edit in change.edits.items():
-        item = items.get(item_id)
-        if item is not None:
+        )
+    result.others_kept = shown_order is not None and shown_order != saved_order
+    writes = _merge_items(change, items, fresh, result)
+    if result.conflicts:
+        result.order = asked + [i for i in saved_order if i not in asked]
+        return result
+    for item, name, edit in writes:
+        if name == "minutes":
             item.minutes = int(edit.minutes.strip())
+        elif name == "homework":
             item.homework = edit.homework
+        else:
             item.note = edit.note.strip()
+    order = order or saved_order
+    result.saved_mine = bool(writes) or order != saved_order or change.remove is not None
+    ordered = [items[i] for i in order]
     if change.remove is not None:
         gone = items[change.remove]
         ordered.remove(gone)
@@ -310,6 +558,71 @@ def apply_plan_change(session: TherapySession, change: PlanChange) -> PlanResult
     audit.record("session.plan", record_type="session", record_id=session.id)
     db.session.commit()
     return result
+
+
+def _merge_items(
+    change: PlanChange, items: dict[int, PlanItem], fresh: bool, result: PlanResult
+) -> list[tuple[PlanItem, str, ItemEdit]]:
+    """Which item fields to write; conflicts and other tabs' changes go into `result`."""
+    writes: list[tuple[PlanItem, str, ItemEdit]] = []
+    for item_id, edit in change.edits.items():
+        mine = edit.values()
+        item = items.get(item_id)
+        if item is None and fresh:
+            continue  # never on this page: nothing was removed since it was loaded
+        if item is None:
+            # Removed in another tab: it stays removed, but what was typed here is shown.
+            shown = edit.shown
+            changed = [n for n in ITEM_FIELDS if shown is None or mine[n] != shown[n]]
+            result.removed_elsewhere += not changed
+            result.conflicts += [
+                merge.Conflict(
+                    "An exercise removed in another tab",
+                    ITEM_FIELDS[name],
+                    "(removed)",
+                    _item_text(name, edit.minutes, edit.homework, edit.note),
+                )
+                for name in changed
+            ]
+            continue
+        saved = shown_values(item)
+        shown = _shown(edit, saved, fresh)
+        result.others_kept = result.others_kept or (shown is not None and shown != saved)
+        for name, label in ITEM_FIELDS.items():
+            outcome = merge.merge_value(
+                None if shown is None else shown[name], mine[name], saved[name]
+            )
+            if outcome is merge.Outcome.WRITE:
+                writes.append((item, name, edit))
+            elif outcome is merge.Outcome.CONFLICT:
+                result.conflicts.append(
+                    merge.Conflict(
+                        item.title,
+                        label,
+                        _item_text(name, str(item.minutes), item.homework, item.note),
+                        _item_text(name, edit.minutes, edit.homework, edit.note),
+                    )
+                )
+    return writes
+
+
+def typed_view(session: TherapySession, change: PlanChange) -> dict[int, ItemEdit]:
+    """What to show in each item's fields after a refused save: what this page changed,
+    and the saved value wherever it changed nothing (so saving again writes only that)."""
+    fresh = change.version == str(session.version)
+    typed: dict[int, ItemEdit] = {}
+    for item in session.items:
+        edit = change.edits.get(item.id)
+        if edit is None:
+            continue
+        shown, mine = _shown(edit, shown_values(item), fresh), edit.values()
+        changed = {n for n in ITEM_FIELDS if shown is None or mine[n] != shown[n]}
+        typed[item.id] = ItemEdit(
+            minutes=edit.minutes if "minutes" in changed else str(item.minutes),
+            homework=edit.homework if "homework" in changed else item.homework,
+            note=edit.note if "note" in changed else item.note,
+        )
+    return typed
 
 
 # --- adding exercises, and what to warn about ------------------------------------------

@@ -9,7 +9,6 @@ from urllib.parse import quote
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -163,8 +162,15 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
         local = timeutil.to_local(session.starts_at)
         details.date.data, details.time.data = local.date(), local.time()
     templates = _my_templates()
+    # After a refused save the items show in the order that page asked for.
+    place = {item_id: n for n, item_id in enumerate(extra.pop("order", None) or [])}
+    # After a failed check, the record of what the posting page showed travels on.
+    details_shown = extra.pop("details_shown", None) or services.details_of(session).values()
     context = {
         "session": session,
+        "plan_items": sorted(session.items, key=lambda item: place.get(item.id, len(place))),
+        "shown": {item.id: services.shown_values(item) for item in session.items},
+        "details_shown": details_shown,
         "couple": couple,
         "details": details,
         "templates": templates,
@@ -205,55 +211,76 @@ def builder(session_id: int) -> tuple[str, int]:
 
 @bp.post("/sessions/<int:session_id>/plan")
 def save_plan(session_id: int) -> Response | tuple[str, int]:
-    session = services.get_session_or_404(session_id)
+    session = services.get_session_or_404(session_id, for_update=True)
     try:
         change = services.parse_plan_form(request.form)
+    except services.PlanError as error:
+        return render_builder(session, status=422, plan_error=str(error))
+    try:
         result = services.apply_plan_change(session, change)
     except services.PlanError as error:
-        db.session.rollback()
-        return render_builder(session, status=422, plan_error=str(error))
-    except StaleDataError:
-        db.session.rollback()
-        return render_builder(
-            services.get_session_or_404(session_id),
-            status=422,
-            plan_error="Someone saved this plan at the same moment. "
-            "Your changes were not saved; please make them again.",
-        )
-    if result.errors:
-        db.session.rollback()
         return render_builder(
             session,
             status=422,
-            item_errors=result.errors,
-            typed=change.edits,
-            plan_error="Some exercises need a fix; nothing was saved yet.",
+            plan_error=str(error),
+            typed=services.typed_view(session, change),
         )
-    if result.merged:
-        flash(
-            "This plan was changed in another tab or window. Both sets of changes are "
-            "kept; check the order below.",
-            "warning",
-        )
-    if result.dropped:
-        flash(
-            "An exercise you edited had been removed in another tab, so that edit was dropped.",
-            "warning",
-        )
-    if change.remove is not None:
-        flash("Removed from the plan.", "success")
-    elif change.move is None:
-        flash("The plan is saved.", "success")
-    else:
+    if result.errors or result.conflicts:
+        return _plan_refused(session, change, result)
+    _flash_plan_saved(change, result)
+    if change.move is not None and change.remove is None:
         item_id, position = change.move
         before = change.order.index(item_id) if item_id in change.order else position
         return _back(session, moved=f"{item_id}-{'up' if position < before else 'down'}")
     return _back(session)
 
 
+def _plan_refused(
+    session: TherapySession, change: services.PlanChange, result: services.PlanResult
+) -> tuple[str, int]:
+    """The builder again, nothing saved, with what was typed where it was typed."""
+    typed = services.typed_view(session, change)
+    db.session.rollback()
+    if result.errors:
+        return render_builder(
+            session,
+            status=422,
+            item_errors=result.errors,
+            typed=typed,
+            plan_error="Some exercises need a fix; nothing was saved yet.",
+        )
+    return render_builder(
+        session, status=409, typed=typed, conflicts=result.conflicts, order=result.order
+    )
+
+
+def _flash_plan_saved(change: services.PlanChange, result: services.PlanResult) -> None:
+    """Say what happened, and no more than happened."""
+    if result.others_kept:
+        flash(
+            "This plan was changed in another tab or window since you opened it. "
+            + (
+                "Your changes are saved, and the other changes are kept as well."
+                if result.saved_mine
+                else "You had nothing new to save; the plan is shown as it is saved now."
+            ),
+            "warning",
+        )
+    if result.removed_elsewhere:
+        flash(
+            f"{result.removed_elsewhere} exercise(s) you saw had been removed in another tab "
+            "and stay removed.",
+            "warning",
+        )
+    if change.remove is not None:
+        flash("Removed from the plan.", "success")
+    elif change.move is None and not result.others_kept:
+        flash("The plan is saved.", "success")
+
+
 @bp.post("/sessions/<int:session_id>/items")
 def add_item(session_id: int) -> Response | tuple[str, int]:
-    session = services.get_session_or_404(session_id)
+    session = services.get_session_or_404(session_id, for_update=True)
     raw = request.form.get("exercise_id", "")
     exercise = None
     if raw.isdigit() and len(raw) <= 9:
@@ -280,25 +307,56 @@ def add_item(session_id: int) -> Response | tuple[str, int]:
 
 @bp.post("/sessions/<int:session_id>/details")
 def details(session_id: int) -> Response | tuple[str, int]:
-    session = services.get_session_or_404(session_id)
+    session = services.get_session_or_404(session_id, for_update=True)
     form = SessionForm()
     form.status.choices = _status_choices(new=False)
     form.focus.choices = _focus_choices()
+    # What the page showed; a failed check shows the form again with the same record.
+    shown = _details_shown(request.form)
     if not form.validate_on_submit():
-        return render_builder(session, status=422, details_form=form, details_open=True)
-    session.starts_at = _starts_at(form)
-    session.minutes = form.minutes.data or session.minutes
-    session.status = form.status.data or session.status
-    session.focus = [p for p in library.practices() if p.id in (form.focus.data or [])]
-    services.touch(session)
-    db.session.commit()
+        return render_builder(
+            session, status=422, details_form=form, details_open=True, details_shown=shown
+        )
+    typed = services.Details(
+        starts_at=_starts_at(form),
+        minutes=form.minutes.data or session.minutes,
+        status=form.status.data or session.status,
+        focus=tuple(p for p in library.practices() if p.id in (form.focus.data or [])),
+    )
+    result = services.save_details(session, typed, shown)
+    if result.conflicts:
+        db.session.rollback()
+        _show_saved_details(form, session, result.unchanged)
+        return render_builder(
+            session, status=409, details_form=form, details_open=True, conflicts=result.conflicts
+        )
     flash("The session details are saved.", "success")
     return _back(session)
 
 
+def _details_shown(posted: Any) -> dict[str, str] | None:
+    names = {name: f"details-{name}-was" for name in services.DETAIL_FIELDS}
+    if not all(key in posted for key in names.values()):
+        return None
+    return {name: posted.get(key, "") for name, key in names.items()}
+
+
+def _show_saved_details(form: SessionForm, session: TherapySession, unchanged: set[str]) -> None:
+    """After a conflict, fields this page did not change show what is saved now."""
+    if "when" in unchanged:
+        local = timeutil.to_local(session.starts_at) if session.starts_at else None
+        form.date.data, form.time.data = (local.date(), local.time()) if local else (None, None)
+    if "minutes" in unchanged:
+        form.minutes.data = session.minutes
+    if "status" in unchanged:
+        form.status.data = session.status
+    if "focus" in unchanged:
+        form.focus.data = [p.id for p in session.focus]
+
+
 @bp.post("/sessions/<int:session_id>/start-from")
 def start_from(session_id: int) -> Response:
-    session = services.get_session_or_404(session_id)
+    session = services.get_session_or_404(session_id, for_update=True)
     added = _start_from(session, request.form.get("source", ""))
     if added:
         flash(f"Added {added} exercises.", "success")
@@ -334,38 +392,50 @@ def save_template(session_id: int) -> Response | tuple[str, int]:
 
 
 @bp.route("/sessions/<int:session_id>/notes", methods=["GET", "POST"])
-def notes(session_id: int) -> str | Response:
-    session = services.get_session_or_404(session_id)
-    couple = session.couple
-    form = NotesForm(obj=session if request.method == "GET" else None)
-    if request.method == "GET":
-        form.version.data = str(session.version)
-    stale = False
+def notes(session_id: int) -> str | Response | tuple[str, int]:
+    writing = request.method == "POST"
+    session = services.get_session_or_404(session_id, for_update=writing)
+    form = NotesForm(obj=None if writing else session)
+    if not writing:
+        form.set_shown(session)
+    conflicts: list[Any] = []
     if form.validate_on_submit():
-        stale = form.version.data != str(session.version)
-        if not stale:
-            happened = (form.notes_happened.data or "").strip()
-            follow_up = (form.notes_follow_up.data or "").strip()
-            if request.form.get("action") == "held":
-                services.mark_held(session, happened=happened, follow_up=follow_up)
-                flash(
-                    f"Session {session.number} is marked held. Its homework is now the "
-                    "couple's until the next session.",
-                    "success",
-                )
-            else:
-                session.notes_happened, session.notes_follow_up = happened, follow_up
-                services.touch(session)
-                db.session.commit()
-                flash("The notes are saved.", "success")
+        held = request.form.get("action") == "held"
+        result = services.save_notes(
+            session, form.typed(), form.shown(), version=form.version.data or "", held=held
+        )
+        if not result.conflicts:
+            _flash_notes_saved(session, result, held=held)
             return redirect(url_for("sessions.notes", session_id=session.id))
-        form.version.data = str(session.version)
-    return render_template(
+        conflicts = result.conflicts
+        form.show(result.show)
+        form.set_shown(session)
+    page = render_template(
         "sessions/notes.html",
         form=form,
         session=session,
-        couple=couple,
-        stale=stale,
+        couple=session.couple,
+        conflicts=conflicts,
         statuses=STATUS_LABELS,
         held=SessionStatus.HELD.value,
     )
+    return (page, 409) if conflicts else page
+
+
+def _flash_notes_saved(
+    session: TherapySession, result: services.NotesResult, *, held: bool
+) -> None:
+    if result.others_kept:
+        flash(
+            "These notes were changed in another tab or window since you opened them; "
+            f"the other change to “{' and '.join(result.others_kept)}” is kept.",
+            "warning",
+        )
+    if held:
+        flash(
+            f"Session {session.number} is marked held. Its homework is now the "
+            "couple's until the next session.",
+            "success",
+        )
+    else:
+        flash("The notes are saved.", "success")
