@@ -521,3 +521,23 @@ def test_account_forms_show_errors_next_to_fields(logged_in):
         data={"current_password": TEST_PASSWORD, "password": "short", "confirm": "short"},
     )
     assert b"Use at least 12 characters." in page.data
+
+
+def test_a_form_posted_after_signing_out_elsewhere_leads_to_sign_in_and_back(
+    logged_in, auth, make_couple, therapist
+):
+    # The form's CSRF token died with the session (signed out in another tab): the post
+    # must say "sign in" and come back to the form's page, where the browser kept the text.
+    couple_id = make_couple(owner=therapist)
+    page = f"/couples/{couple_id}/edit"
+    token = logged_in.csrf_token()
+    assert auth.logout().status_code == 302
+    response = logged_in.post(
+        page,
+        data={"csrf_token": token, "partner_a-first_name": "Alex"},
+        headers={"Referer": f"http://localhost{page}"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/login?next={page}"
+    stale_login = logged_in.post("/login", data={"csrf_token": "stale", "email": "x@y.z"})
+    assert stale_login.status_code == 400 and "expired" in stale_login.get_data(as_text=True)

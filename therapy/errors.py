@@ -9,6 +9,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from therapy.extensions import db
 
@@ -93,7 +94,13 @@ def database_unavailable() -> tuple[str, int, dict[str, str]]:
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int]:
+    def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
+        from therapy.auth.sessions import needs_sign_in, unauthorized
+
+        if needs_sign_in():
+            # Signed out in another tab: the token died with the session. Say so, and
+            # come back to the form's page after signing in (its drafts are kept there).
+            return unauthorized()
         return render_error(
             400,
             "This form has expired",

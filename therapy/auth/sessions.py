@@ -173,6 +173,17 @@ def enforce_timeouts() -> Response | None:
     return None
 
 
+# Pages an anonymous visitor may post to: a stale form there is just a stale form.
+ANONYMOUS_FORMS = frozenset({"auth.login", "auth.setup"})
+
+
+def needs_sign_in() -> bool:
+    """True when this request is for a therapist's page and nobody is signed in."""
+    if request.blueprint == "partner" or request.endpoint in ANONYMOUS_FORMS:
+        return False
+    return not current_user.is_authenticated
+
+
 @login_manager.unauthorized_handler
 def unauthorized() -> Response:
     """Send an anonymous visitor to sign in, or to first-run setup when no account exists."""
