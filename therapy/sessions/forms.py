@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from wtforms import (
-    DateField,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -17,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from therapy.forms import BaseForm, WholeNumberField
+from therapy.parsing import BoundedDateField
 
 NOTES_MAX = 20_000
 
@@ -29,7 +29,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class SessionForm(BaseForm):
-    date = DateField(
+    date = BoundedDateField(
         "Date",
         validators=[Optional()],
         description="Leave empty for a draft you will schedule later.",
