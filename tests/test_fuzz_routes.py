@@ -39,7 +39,7 @@ from therapy.models import Exercise, TherapySession, User
 from therapy.sessions import services as sessions
 
 ROUTE_FUZZ = settings(
-    max_examples=20,
+    max_examples=40,
     deadline=None,
     database=None,  # no example cache on disk: CI starts clean every time
     # No shrinking: each example is a request per route, so shrinking one takes minutes;
@@ -358,6 +358,9 @@ class _Named:
 
 
 hostile = st.one_of(
+    st.sampled_from(["a\r\nb", "\r\nSet-Cookie: x=1", "x\x00y"]),
+    # Within 120 characters, longer once case-folded: "ß" is "ss".
+    st.sampled_from(["ß" * 61, "ﬃ" * 45, "ΐ" * 50]),
     st.sampled_from(SUPERSCRIPTS),
     st.sampled_from(NUMBERS),
     dateish,
@@ -389,15 +392,22 @@ def _parameters(
     kinds = {**EXTRA_ARGS, **kinds}
     names = sorted(set(known) - {"csrf_token"}) + [a for a in EXTRA_ARGS if a not in known]
     mode = data.draw(st.sampled_from(["few", "few", "dates", "all"]), label="mode")
+    pairs: list[tuple[str, Any]] = []
     if mode == "few":
         mutated = data.draw(st.sets(st.sampled_from(names), min_size=1, max_size=2))
     elif mode == "dates":
-        mutated = {n for n in names if kinds.get(n) == "date"}
+        # Every date of the form on the same edge of the calendar, late in the day.
+        edge = data.draw(st.sampled_from(EDGE_DATES), label="edge")
+        for name in names:
+            if kinds.get(name) in ("date", "time"):
+                pairs.append((name, edge if kinds[name] == "date" else "23:30"))
+        mutated = {n for n in names if kinds.get(n) in ("date", "time")}
     else:
         mutated = set(names)
-    pairs: list[tuple[str, Any]] = []
     for name in names:
         offered = [v for v in known.get(name, []) if v]
+        if mode == "dates" and name in mutated:
+            continue
         if name not in mutated:
             if offered:
                 pairs.append((name, data.draw(st.sampled_from(offered), label=name)))

@@ -362,3 +362,12 @@ def test_a_stored_measure_with_an_absurd_range_no_longer_breaks_progress(
     assert client.get(f"/couples/{couple}/scores/new?measure=big").status_code == 200
     report = client.post(f"/couples/{couple}/report.pdf", data={})
     assert report.status_code == 200 and report.mimetype == "application/pdf"
+
+
+# Found by the route fuzzer after the sixteen: a line break as the search's length.
+@pytest.mark.parametrize("minutes", ["\r\n", "²", " 10\n"])
+def test_the_library_search_length_with_odd_characters_is_ignored(logged_in, plan, minutes):
+    session_id, _, _ = plan
+    assert logged_in.get("/exercises/", query_string={"minutes": minutes}).status_code == 200
+    builder = logged_in.get(f"/sessions/{session_id}", query_string={"minutes": minutes})
+    assert builder.status_code == 200

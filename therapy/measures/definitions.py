@@ -133,12 +133,14 @@ def _check_values(value: Any, where: str, depth: int) -> None:
     elif isinstance(value, str):
         if CONTROL.search(value):
             raise MeasureDefinitionError(f"{where}: remove the control characters from the text.")
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        if abs(value) > MAX_MAGNITUDE or not math.isfinite(value):
-            raise MeasureDefinitionError(
-                f"{where}: numbers must be finite and between -{MAX_MAGNITUDE:,} and "
-                f"{MAX_MAGNITUDE:,}."
-            )
+    elif (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (abs(value) > MAX_MAGNITUDE or not math.isfinite(value))
+    ):
+        raise MeasureDefinitionError(
+            f"{where}: numbers must be finite and between -{MAX_MAGNITUDE:,} and {MAX_MAGNITUDE:,}."
+        )
 
 
 def parse_definition(text: str) -> Measure:

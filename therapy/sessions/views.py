@@ -19,7 +19,7 @@ from therapy.extensions import db
 from therapy.library import services as library
 from therapy.library.forms import LibrarySearchForm, practice_options
 from therapy.models import Couple, Exercise, PlanTemplate, SessionStatus, TherapySession, utcnow
-from therapy.parsing import parse_id
+from therapy.parsing import parse_id, parse_int
 from therapy.sessions import services
 from therapy.sessions.forms import NewSessionForm, NotesForm, SessionForm, TemplateForm
 
@@ -135,7 +135,7 @@ def _picker(session: TherapySession, couple: Couple) -> dict[str, Any]:
         query = library.LibraryQuery(
             text=form.q.data or "",
             practice=form.practice.data or "",
-            max_minutes=int(form.minutes.data) if form.minutes.data else None,
+            max_minutes=parse_int(form.minutes.data, maximum=240),
             setting=form.setting.data or "",
             who=form.who.data or "",
             starred_first=True,
