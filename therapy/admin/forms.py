@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
 from therapy.auth.forms import EMAIL_MAX, NAME_MAX, PASSWORD_FIELD_MAX, StrongPassword
 from therapy.forms import BaseForm
+from therapy.parsing import BoundedDateField
 
 
 class NewTherapistForm(BaseForm):
@@ -48,5 +49,5 @@ class AuditFilterForm(BaseForm):
 
     actor = SelectField("Who", choices=[SelectChoice("", "Anyone")], default="")
     action = SelectField("Action", choices=[SelectChoice("", "Any action")], default="")
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    since = BoundedDateField("From", validators=[Optional()])
+    until = BoundedDateField("To", validators=[Optional()])

@@ -17,6 +17,7 @@ from therapy.couples import services as couples
 from therapy.extensions import db
 from therapy.models import AuditEvent, Couple, User, utcnow
 from therapy.pagination import Page, paginate
+from therapy.parsing import valid_id
 
 COUPLES_PAGE_SIZE = 50
 AUDIT_PAGE_SIZE = 50
@@ -54,7 +55,7 @@ def active_therapists() -> list[User]:
 
 
 def get_user(user_id: int) -> User | None:
-    if not 0 < user_id <= couples.MAX_ID:
+    if not valid_id(user_id):
         return None
     return db.session.get(User, user_id)
 
@@ -101,7 +102,7 @@ def practice_couples(*, owner_id: int | None, page: int) -> Page[CoupleListing]:
 
 def reassign_couple(couple_id: int, new_owner_id: int) -> tuple[Couple, User]:
     """Give a couple (with its sessions and tags) to another active therapist."""
-    couple = db.session.get(Couple, couple_id) if 0 < couple_id <= couples.MAX_ID else None
+    couple = db.session.get(Couple, couple_id) if valid_id(couple_id) else None
     if couple is None:
         raise ReassignRefused("That couple no longer exists.")
     new_owner = get_user(new_owner_id)

@@ -15,6 +15,7 @@ from therapy.admin.forms import AuditFilterForm, NewTherapistForm, ReassignForm
 from therapy.auth import services as accounts
 from therapy.extensions import login_manager
 from therapy.pagination import page_number
+from therapy.parsing import parse_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -81,8 +82,7 @@ def reactivate(user_id: int) -> Response:
 
 @bp.get("/couples")
 def couples() -> str:
-    owner = request.args.get("owner", "")
-    owner_id = int(owner) if owner.isdigit() and len(owner) < 10 else None
+    owner_id = parse_id(request.args.get("owner"))
     page = services.practice_couples(owner_id=owner_id, page=page_number(request.args.get("page")))
     return render_template(
         "admin/couples.html",
@@ -129,7 +129,7 @@ def audit_log() -> str:
 
     actor = form.actor.data if ok("actor") else ""
     query = services.AuditQuery(
-        actor_id=int(actor) if actor else None,
+        actor_id=parse_id(actor),
         action=(form.action.data or "") if ok("action") else "",
         since=form.since.data if ok("since") else None,
         until=form.until.data if ok("until") else None,

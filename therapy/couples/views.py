@@ -12,6 +12,7 @@ from therapy.couples import services
 from therapy.couples.forms import CaseloadFilterForm, CoupleForm, EditCoupleForm
 from therapy.models import Couple
 from therapy.pagination import page_number
+from therapy.parsing import parse_id
 
 bp = Blueprint("couples", __name__, url_prefix="/couples")
 
@@ -39,7 +40,7 @@ def index() -> str:
     query = services.CaseloadQuery(
         text=value("q"),
         status=value("status"),
-        tag_id=int(value("tag")) if value("tag") else None,
+        tag_id=parse_id(value("tag")),
         archived=request.args.get("archived") == "1",
         sort=value("sort", "label"),
         page=page_number(request.args.get("page")),
