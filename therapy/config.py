@@ -36,7 +36,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
     return {
         "TANDEM_ENV": "development",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'tandem.sqlite'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # A deployment's own options are merged in; hide_parameters always stays on.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "REDIS_URL": None,
         # Sessions: the cookie carries only ids and timestamps, never client data.
         "SESSION_COOKIE_HTTPONLY": True,
@@ -125,8 +126,18 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or (
         app.config["REDIS_URL"] or "memory://"
     )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     _settle_secret_key(app)
     check_production(app.config)
+
+
+def engine_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The deployment's engine options, with SQL parameters always kept out of logs."""
+    # A failed statement's message lists its parameters: a couple's names, a note. Those
+    # messages reach the error log (the 500 handler logs every exception), so they are
+    # hidden whatever options a deployment sets. PostgreSQL's own DETAIL line is handled
+    # in therapy/database.py.
+    return {**(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}), "hide_parameters": True}
 
 
 def _settle_secret_key(app: Flask) -> None:
