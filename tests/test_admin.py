@@ -118,6 +118,25 @@ def test_admin_creates_a_therapist_account(app, admin_client, client):
         assert db.session.scalar(select(func.count()).select_from(User)) == 2
 
 
+def test_admin_create_refuses_a_password_built_from_the_new_therapists_details(app, admin_client):
+    form = {"display_name": "Dr Alex Moreno", "email": "alex.moreno@clinic.example"}
+    for password in (
+        "Dr Alex Moreno alexmoreno",
+        "alex.moreno@clinic.example",
+        "tandemtandemtandem",
+    ):
+        page = admin_client.post(
+            "/admin/therapists", data={**form, "password": password, "confirm": password}
+        )
+        assert page.status_code == 200 and b'id="password-error"' in page.data
+        assert b"email address, name or the word Tandem" in page.data
+    good = "sunlit orchard paperclip"
+    response = admin_client.post(
+        "/admin/therapists", data={**form, "password": good, "confirm": good}
+    )
+    assert response.status_code == 302
+
+
 def test_deactivating_from_the_admin_page_ends_the_therapists_sessions(
     app, admin_client, therapist, logged_in
 ):
