@@ -59,9 +59,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "PROXY_HOPS": 0,
         "TRUSTED_HOSTS": None,
-        # Login throttling (Flask-Limiter syntax); only failed attempts count.
-        "LOGIN_LIMIT_ACCOUNT": "30 per 15 minutes",
-        "LOGIN_LIMIT_ADDRESS": "100 per 15 minutes",
+        # Login throttling (Flask-Limiter syntax); only failed attempts count. Why these
+        # three and not one per account: therapy/auth/throttle.py.
+        "LOGIN_LIMIT_ACCOUNT_ADDRESS": "30 per 15 minutes",  # one account from one address
+        "LOGIN_LIMIT_ADDRESS": "100 per 15 minutes",  # one address, all accounts
+        "LOGIN_LIMIT_ACCOUNT": "100 per 15 minutes",  # one account, from unknown browsers
         "RATELIMIT_KEY_PREFIX": "tandem",
         # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
         "ARGON2_TIME_COST": 3,
@@ -85,6 +87,7 @@ ENVIRONMENT: dict[str, tuple[str, type]] = {
     "TANDEM_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", bool),
     "TANDEM_TIMEZONE": ("DEFAULT_TIMEZONE", str),
     "TANDEM_LOGIN_LIMIT_ACCOUNT": ("LOGIN_LIMIT_ACCOUNT", str),
+    "TANDEM_LOGIN_LIMIT_ACCOUNT_ADDRESS": ("LOGIN_LIMIT_ACCOUNT_ADDRESS", str),
     "TANDEM_LOGIN_LIMIT_ADDRESS": ("LOGIN_LIMIT_ADDRESS", str),
 }
 
