@@ -65,6 +65,12 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_LIMIT_ADDRESS": "100 per 15 minutes",  # one address, all accounts
         "LOGIN_LIMIT_ACCOUNT": "100 per 15 minutes",  # one account, from unknown browsers
         "RATELIMIT_KEY_PREFIX": "tandem",
+        # Redis down or hung must not stop sign-in or partner links: after a failed call
+        # (at most REDIS_TIMEOUT seconds) Flask-Limiter counts in this process's memory,
+        # logs the switch once, and goes back to Redis when it answers a health check.
+        "REDIS_TIMEOUT": 0.5,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,
@@ -130,6 +136,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["REDIS_URL"] or "memory://"
     )
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = limiter_storage_options(app.config)
     _settle_secret_key(app)
     check_production(app.config)
 
@@ -141,6 +148,17 @@ def engine_options(config: dict[str, Any]) -> dict[str, Any]:
     # hidden whatever options a deployment sets. PostgreSQL's own DETAIL line is handled
     # in therapy/database.py.
     return {**(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}), "hide_parameters": True}
+
+
+def limiter_storage_options(config: dict[str, Any]) -> dict[str, Any]:
+    """Redis client options for the rate limiter: short timeouts unless a deployment sets
+    its own. (The in-memory storage ignores them.)"""
+    timeout = float(config["REDIS_TIMEOUT"])
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        **(config.get("RATELIMIT_STORAGE_OPTIONS") or {}),
+    }
 
 
 def _settle_secret_key(app: Flask) -> None:
