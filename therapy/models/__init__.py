@@ -33,6 +33,7 @@ from therapy.models.library import (
     Tracking,
     Who,
 )
+from therapy.models.reassignment import CoupleReassignment
 from therapy.models.session import (
     PlanItem,
     PlanTemplate,
@@ -51,6 +52,7 @@ __all__ = [
     "CheckInRating",
     "Couple",
     "CoupleGoal",
+    "CoupleReassignment",
     "CoupleStatus",
     "EnteredBy",
     "Exercise",
