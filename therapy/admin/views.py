@@ -88,28 +88,40 @@ def couples() -> str:
         "admin/couples.html",
         page=page,
         owner=services.get_user(owner_id) if owner_id else None,
-        therapists=services.active_therapists(),
     )
 
 
-@bp.post("/couples/<int:couple_id>/reassign")
-def reassign(couple_id: int) -> Response:
-    form = ReassignForm()
+def _back(raw: str | None) -> str:
+    """Where to return after reassigning: a couples list of this section, else the list."""
+    raw = raw or ""
+    target = accounts.safe_next(raw) if raw.startswith("/admin/couples") else None
+    return target or url_for("admin.couples")
+
+
+@bp.route("/couples/<int:couple_id>/reassign", methods=["GET", "POST"])
+def reassign(couple_id: int) -> str | Response:
+    couple = services.couple_listing(couple_id)
+    if couple is None:
+        abort(404)
+    admin = current_user._get_current_object()
+    form = ReassignForm(back=request.args.get("back", ""))
     form.owner_id.choices = [
-        SelectChoice(str(user.id), user.display_name) for user in services.active_therapists()
+        SelectChoice(str(user.id), user.display_name)
+        for user in services.reassignment_choices(couple, admin)
     ]
-    back = request.form.get("back", "")
-    target = accounts.safe_next(back) if back.startswith("/admin/couples") else None
-    if not form.validate_on_submit():
-        flash("Choose an active therapist to take this couple.", "error")
-        return redirect(target or url_for("admin.couples"))
-    try:
-        couple, owner = services.reassign_couple(couple_id, form.owner_id.data or 0)
-    except services.ReassignRefused as refused:
-        flash(str(refused), "error")
-    else:
-        flash(f"{couple.label} is now with {owner.display_name}.", "success")
-    return redirect(target or url_for("admin.couples"))
+    if form.validate_on_submit():
+        try:
+            moved, owner = services.reassign_couple(
+                couple.id, form.owner_id.data or 0, reason=form.reason.data or "", admin=admin
+            )
+        except services.ReassignRefused as refused:
+            form.owner_id.errors = [str(refused)]
+        else:
+            flash(f"{moved.label} is now with {owner.display_name}.", "success")
+            return redirect(_back(form.back.data))
+    return render_template(
+        "admin/reassign.html", couple=couple, form=form, back=_back(form.back.data)
+    )
 
 
 @bp.get("/audit")

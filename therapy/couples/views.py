@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from therapy import timeutil
+from therapy.admin import services as reassignments
 from therapy.couples import services
 from therapy.couples.forms import CaseloadFilterForm, CoupleForm, EditCoupleForm
 from therapy.models import Couple
@@ -79,6 +80,7 @@ def profile(couple_id: int) -> str:
         "couples/profile.html",
         couple=couple,
         timeline=services.timeline(couple),
+        reassigned=reassignments.reassignment_notice(couple, current_user),
         status_labels=services.STATUS_LABELS,
         living_labels=services.LIVING_LABELS,
     )
