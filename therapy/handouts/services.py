@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from therapy import pdf, timeutil
+from therapy.pdf import fonts
 from therapy.extensions import db
 from therapy.handouts.data import (
     TRACKING_CHOICES,
@@ -110,9 +111,15 @@ def handout_html(handout: Handout) -> str:
 
 
 def preview_html(handout: Handout, *, session_id: int | None = None, plan_url: str = "") -> str:
-    """The same handout inside the app's page layout (needs a request context)."""
+    """The same handout inside the app's page layout (needs a request context), with a
+    warning when a name has characters no installed font prints."""
+    names = (handout.partner_a, handout.partner_b, handout.therapist_name)
     return render_template(
-        "handouts/preview.html", session_id=session_id, plan_url=plan_url, **context(handout)
+        "handouts/preview.html",
+        session_id=session_id,
+        plan_url=plan_url,
+        missing_fonts=fonts.missing_fonts(names),
+        **context(handout),
     )
 
 
