@@ -214,9 +214,7 @@ PRACTICE_TITLES = (
 
 
 @pytest.mark.parametrize("for_couple", [False, True])
-def test_the_report_prints_each_chart_once_and_each_row_level(
-    app, logged_in, couple, for_couple
-):
+def test_the_report_prints_each_chart_once_and_each_row_level(app, logged_in, couple, for_couple):
     """Two practice charts to a row, never repeated on the next page, their plots level
     even when one question wraps onto two lines and the other does not."""
     for n in range(6):
@@ -233,7 +231,7 @@ def test_the_report_prints_each_chart_once_and_each_row_level(
         assert text.count(title) == 1, (title, text.count(title))
     # The top label of each practice chart's y axis ("10"): every chart in the right
     # column has one at the same height as the chart to its left.
-    tens = [(page, left, top, width) for page, left, top, width, word in words(body) if word == "10"]
+    tens = [(page, left, top, width) for page, left, top, width, w in words(body) if w == "10"]
     right = [(page, top) for page, left, top, width in tens if left > width / 2]
     left = [(page, top) for page, left, top, width in tens if left <= width / 2]
     assert len(right) >= 4  # nine practices: at least four rows of two

@@ -35,9 +35,7 @@ def boxes(page: Any, selector: str) -> list[dict[str, float]]:
     )
 
 
-def test_the_relationship_card_keeps_labels_and_values_in_two_columns(
-    page, live_therapist, couple
-):
+def test_the_relationship_card_keeps_labels_and_values_in_two_columns(page, live_therapist, couple):
     sign_in(page, live_therapist)
     for size in (LAPTOP, PHONE):
         page.set_viewport_size(size)

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from therapy import pdf, timeutil
-from therapy.pdf import fonts
 from therapy.extensions import db
 from therapy.handouts.data import (
     TRACKING_CHOICES,
@@ -26,6 +25,7 @@ from therapy.handouts.data import (
     Role,
 )
 from therapy.models import Couple, Exercise, SessionStatus, TherapySession, User
+from therapy.pdf import fonts
 from therapy.sessions.services import snapshot_of
 
 STYLESHEET = "css/handout.css"
