@@ -81,6 +81,8 @@ def plan(app, logged_in, therapist, make_couple, library):
             services.add_item(session, exercise)
         services.touch(session)
         db.session.commit()
+        # The version a freshly loaded builder page would carry in its form.
+        VERSIONS[session.id] = str(session.version)
         items = list(
             db.session.scalars(
                 select(PlanItem.id).where(PlanItem.session_id == session.id).order_by(PlanItem.id)
@@ -89,8 +91,11 @@ def plan(app, logged_in, therapist, make_couple, library):
         return session.id, items, couple_id
 
 
+VERSIONS: dict[int, str] = {}
+
+
 def plan_form(session_id, items, **changes):
-    data = {"version": "1", "order": [str(i) for i in items]}
+    data = {"version": VERSIONS.get(session_id, "1"), "order": [str(i) for i in items]}
     for item in items:
         data[f"item-{item}-minutes"] = "10"
     data.update(changes)

@@ -92,6 +92,23 @@ def database_unavailable() -> tuple[str, int, dict[str, str]]:
     return page, 503, headers
 
 
+# What SQLite says when the file cannot be reached or written just now.
+SQLITE_AWAY = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def database_is_away(error: Exception) -> bool:
+    """True for a connection that failed or timed out; False for a mistake in a statement."""
+    if not isinstance(error, OperationalError):
+        return True
+    if error.connection_invalidated:
+        return True
+    if db.engine.dialect.name != "sqlite":
+        # psycopg raises OperationalError for connection and server failures only;
+        # statement mistakes are ProgrammingError or DataError.
+        return True
+    return str(error.orig).lower().startswith(SQLITE_AWAY)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int] | Response:
@@ -113,11 +130,14 @@ def init_app(app: Flask) -> None:
         return render_error(error.code or 500)
 
     # OperationalError covers a refused or dropped connection (and SQLite's "database is
-    # locked" after busy_timeout): both mean "try again shortly", not a bug.
+    # locked" after busy_timeout): both mean "try again shortly", not a bug. SQLite also
+    # raises it for mistakes such as a missing table: those stay server errors.
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(PoolTimeout)
-    def unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+    def unavailable(error: Exception) -> tuple[str, int, dict[str, str]] | tuple[str, int]:
+        if not database_is_away(error):
+            return server_error(error)
         try:
             db.session.rollback()
         except Exception:  # the connection is gone; the pool will replace it
