@@ -56,6 +56,9 @@ DEFAULTS: dict[str, object] = {
     # Render children per web process (~100 MB each); more than one only start when
     # renders overlap, e.g. a batch, which lays out one document per child at once.
     "PDF_PROCESSES": min(os.cpu_count() or 1, 4),
+    # Make a session's handout in the background when its plan is saved or it is marked
+    # held, so Print is a cache hit (tests turn it off: most of them never print).
+    "PDF_RENDER_AHEAD": True,
 }
 
 # Part of every cache key: bump when the engine's output changes for the same input.
