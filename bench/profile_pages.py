@@ -101,7 +101,7 @@ def main() -> None:
     app, email, password = seeded_app()
     client = signed_in(app, email, password)
     for label, path in pages(client):
-        get = lambda: client.get(path, base_url="https://localhost")  # noqa: E731
+        get = lambda path=path: client.get(path, base_url="https://localhost")  # noqa: E731
         assert get().status_code == 200
         with counting_queries(app) as statements:
             get()

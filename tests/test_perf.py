@@ -136,29 +136,22 @@ def test_the_session_cookie_is_rewritten_at_most_once_a_minute(logged_in, clock)
 def test_warm_up_starts_the_render_process_before_the_first_pdf(app):
     with app.app_context():
         pool = pdf.service().process
+    pool.stop()  # the pool is shared by every app of this process; earlier tests used it
     assert pool.pid is None
     pdf.warm_up(app).join(60)  # type: ignore[union-attr]
     assert pool.pid is not None
     assert pdf.warm_up(app.__class__("not-tandem")) is None
 
 
-def test_gunicorn_warms_up_each_worker():
+def test_gunicorn_warms_up_each_worker(monkeypatch):
     import runpy
-
-    from therapy.pdf import warm_up
 
     settings = runpy.run_path("gunicorn.conf.py")
     started = []
+    monkeypatch.setattr(pdf, "warm_up", started.append)
 
     class Worker:
         wsgi = object()
 
-    import therapy.pdf
-
-    real = therapy.pdf.warm_up
-    therapy.pdf.warm_up = lambda app: started.append(app)  # type: ignore[assignment]
-    try:
-        settings["post_worker_init"](Worker())
-    finally:
-        therapy.pdf.warm_up = real  # type: ignore[assignment]
-    assert started == [Worker.wsgi] and real is warm_up
+    settings["post_worker_init"](Worker())
+    assert started == [Worker.wsgi]
