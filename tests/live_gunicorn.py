@@ -54,7 +54,11 @@ def server_environment(database_url: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def gunicorn(
-    database_url: str, folder: Path, args: Sequence[str] = (), scheme: str = "http"
+    database_url: str,
+    folder: Path,
+    args: Sequence[str] = (),
+    scheme: str = "http",
+    env: dict[str, str] | None = None,
 ) -> Iterator[Gunicorn]:
     """Run gunicorn with the repository's config on a free loopback port until the block ends."""
     port = free_port()
@@ -63,6 +67,7 @@ def gunicorn(
         database_url,
         TANDEM_BIND=f"127.0.0.1:{port}",
         TANDEM_ACCESS_LOG=str(access_log),
+        **(env or {}),
     )
     command = [
         sys.executable,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import select
@@ -100,3 +101,21 @@ def attachments(data: bytes) -> list[str]:
 def page_size(data: bytes) -> tuple[int, int]:
     box = reader(data).pages[0].mediabox
     return round(float(box.width)), round(float(box.height))
+
+
+def words(data: bytes) -> list[tuple[int, float, float, float, str]]:
+    """Every word poppler finds: (page number, left, top, page width, text), in points."""
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "poppler-utils is needed: make pytest installs it"
+    result = subprocess.run(  # noqa: S603  (a fixed local tool reading our own PDF)
+        [pdftotext, "-bbox", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
+    )
+    found = []
+    pages = result.stdout.decode().split("<page ")[1:]
+    for number, page in enumerate(pages, start=1):
+        width = float(re.search(r'width="([\d.]+)"', page).group(1))  # type: ignore[union-attr]
+        for left, top, word in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', page
+        ):
+            found.append((number, float(left), float(top), width, html.unescape(word)))
+    return found

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import url_for
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import TEST_PASSWORD, AuthActions
 from therapy.extensions import db
-from therapy.models import AuditEvent, Couple, Tag, User
+from therapy.models import AuditEvent, Couple, CoupleReassignment, Tag, User
 
 
 @pytest.fixture
@@ -118,6 +119,25 @@ def test_admin_creates_a_therapist_account(app, admin_client, client):
         assert db.session.scalar(select(func.count()).select_from(User)) == 2
 
 
+def test_admin_create_refuses_a_password_built_from_the_new_therapists_details(app, admin_client):
+    form = {"display_name": "Dr Alex Moreno", "email": "alex.moreno@clinic.example"}
+    for password in (
+        "Dr Alex Moreno alexmoreno",
+        "alex.moreno@clinic.example",
+        "tandemtandemtandem",
+    ):
+        page = admin_client.post(
+            "/admin/therapists", data={**form, "password": password, "confirm": password}
+        )
+        assert page.status_code == 200 and b'id="password-error"' in page.data
+        assert b"email address, name or the word Tandem" in page.data
+    good = "sunlit orchard paperclip"
+    response = admin_client.post(
+        "/admin/therapists", data={**form, "password": good, "confirm": good}
+    )
+    assert response.status_code == 302
+
+
 def test_deactivating_from_the_admin_page_ends_the_therapists_sessions(
     app, admin_client, therapist, logged_in
 ):
@@ -154,6 +174,11 @@ def test_unknown_accounts_are_404(admin_client):
         assert admin_client.post(f"/admin/therapists/{user_id}/deactivate").status_code == 404
 
 
+def reassign(client, couple_id, owner_id, reason="Caseload balancing", **extra):
+    data = {"owner_id": str(owner_id), "reason": reason, **extra}
+    return client.post(f"/admin/couples/{couple_id}/reassign", data=data)
+
+
 def test_reassign_moves_the_couple_and_is_audited(
     app, admin_client, admin, therapist, logged_in, make_user, make_couple
 ):
@@ -171,10 +196,21 @@ def test_reassign_moves_the_couple_and_is_audited(
     assert "Clinical detail" not in page and "grief" not in page
     # The admin cannot open the record itself: it is not theirs.
     assert admin_client.get(f"/couples/{couple_id}").status_code == 404
+    form = admin_client.get(
+        f"/admin/couples/{couple_id}/reassign?back=/admin/couples?owner={therapist.id}"
+    ).get_data(as_text=True)
+    assert "Reassign Maya &amp; Ravi" in form and "Now with Dr. First." in form
+    assert "Clinical detail" not in form and "grief" not in form
+    # Neither the owner nor the administrator is offered.
+    options = re.findall(r'<option value="(\d+)"', form)
+    assert options == [str(second.id)]
 
-    response = admin_client.post(
-        f"/admin/couples/{couple_id}/reassign",
-        data={"owner_id": str(second.id), "back": f"/admin/couples?owner={therapist.id}"},
+    response = reassign(
+        admin_client,
+        couple_id,
+        second.id,
+        reason="  Caseload   balancing ",
+        back=f"/admin/couples?owner={therapist.id}",
     )
     assert response.status_code == 302
     assert response.headers["Location"] == f"/admin/couples?owner={therapist.id}"
@@ -189,15 +225,97 @@ def test_reassign_moves_the_couple_and_is_audited(
             "couple",
             couple_id,
         )
+        moved = db.session.scalars(select(CoupleReassignment)).one()
+        assert (moved.from_owner_id, moved.to_owner_id, moved.by_id, moved.reason) == (
+            therapist.id,
+            second.id,
+            admin.id,
+            "Caseload balancing",
+        )
         # The old owner keeps their tag words; nothing else of theirs moved.
         assert db.session.scalar(select(func.count()).where(Tag.owner_id == therapist.id)) == 2
 
     assert logged_in.get(f"/couples/{couple_id}").status_code == 404
     new_owner = app.test_client()
     AuthActions(new_owner).login(second)
-    assert new_owner.get(f"/couples/{couple_id}").status_code == 200
+    profile = new_owner.get(f"/couples/{couple_id}")
+    assert profile.status_code == 200
+    today = datetime.now(UTC).strftime("%d %b %Y")
+    assert (
+        f"Reassigned to you from Dr. First by Dr. Admin (administrator) on {today}. "
+        "Reason: Caseload balancing"
+    ) in profile.get_data(as_text=True)
     found = new_owner.get("/couples?q=grief").get_data(as_text=True)
     assert "Maya &amp; Ravi" in found
+
+
+def test_an_admin_cannot_reassign_a_couple_to_themselves(
+    app, admin_client, admin, therapist, make_couple
+):
+    couple_id = make_couple(therapist, presenting_concerns="Clinical detail")
+    page = reassign(admin_client, couple_id, admin.id, reason="I will take this one")
+    assert page.status_code == 200
+    assert (
+        b"Not a valid choice" in page.data or b"cannot reassign a couple to yourself" in page.data
+    )
+    assert couple_owner(app, couple_id) == therapist.id
+    assert admin_client.get(f"/couples/{couple_id}").status_code == 404
+    # Nor through the service, nor by writing the row: the schema refuses it too.
+    with app.app_context(), app.test_request_context():
+        from therapy.admin import services
+
+        admin_user = db.session.get(User, admin.id)
+        with pytest.raises(services.ReassignRefused, match="to yourself"):
+            services.reassign_couple(couple_id, admin.id, reason="mine", admin=admin_user)
+        db.session.add(
+            CoupleReassignment(
+                couple_id=couple_id,
+                from_owner_id=therapist.id,
+                to_owner_id=admin.id,
+                by_id=admin.id,
+                reason="mine",
+            )
+        )
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+    assert couple_owner(app, couple_id) == therapist.id
+
+
+def test_an_admins_own_couple_can_go_to_another_therapist(
+    app, admin_client, admin, make_user, make_couple
+):
+    colleague = make_user("colleague@example.com", name="Dr. Colleague")
+    couple_id = make_couple(admin)
+    assert reassign(admin_client, couple_id, colleague.id, reason="Leaving").status_code == 302
+    assert couple_owner(app, couple_id) == colleague.id
+
+
+def test_reassign_needs_a_short_reason_and_keeps_what_was_typed(
+    app, admin_client, therapist, make_user, make_couple
+):
+    second = make_user("second@example.com", name="Dr. Second")
+    couple_id = make_couple(therapist)
+    page = reassign(admin_client, couple_id, second.id, reason="   ")
+    assert page.status_code == 200
+    assert b"Give a short reason; the new therapist sees it." in page.data
+    assert f'<option selected value="{second.id}">'.encode() in page.data
+    page = reassign(admin_client, couple_id, second.id, reason="x" * 201)
+    assert page.status_code == 200 and b'id="reason-error"' in page.data
+    assert b"x" * 201 in page.data
+    assert couple_owner(app, couple_id) == therapist.id
+
+
+def test_the_notice_is_for_the_new_owner_only(app, admin_client, therapist, make_user, make_couple):
+    second = make_user("second@example.com", name="Dr. Second")
+    couple_id = make_couple(therapist)
+    reassign(admin_client, couple_id, second.id, reason="Leave cover")
+    reassign(admin_client, couple_id, therapist.id, reason="Back from leave")
+    owner = app.test_client()
+    AuthActions(owner).login(therapist)
+    page = owner.get(f"/couples/{couple_id}").get_data(as_text=True)
+    assert "Reassigned to you from Dr. Second" in page and "Reason: Back from leave" in page
+    assert "Leave cover" not in page
 
 
 def test_reassign_refuses_inactive_same_and_unknown_owners(
@@ -207,25 +325,18 @@ def test_reassign_refuses_inactive_same_and_unknown_owners(
     couple_id = make_couple(therapist)
     admin_client.post(f"/admin/therapists/{gone.id}/deactivate")
     for owner_id in (str(gone.id), str(therapist.id), "999", "x", ""):
-        response = admin_client.post(
-            f"/admin/couples/{couple_id}/reassign", data={"owner_id": owner_id}
-        )
-        assert response.status_code == 302
+        assert reassign(admin_client, couple_id, owner_id).status_code == 200
     assert couple_owner(app, couple_id) == therapist.id
-    assert (
-        admin_client.post(
-            "/admin/couples/999/reassign", data={"owner_id": str(therapist.id)}
-        ).status_code
-        == 302
-    )
+    assert reassign(admin_client, 999, therapist.id).status_code == 404
+    assert admin_client.get("/admin/couples/999/reassign").status_code == 404
     with app.app_context():
         assert not db.session.scalar(
             select(func.count()).where(AuditEvent.action == "couple.reassign")
         )
     # An outside "back" address is not followed.
-    response = admin_client.post(
-        f"/admin/couples/{couple_id}/reassign",
-        data={"owner_id": "", "back": "https://evil.example/admin/couples"},
+    second = make_user("second@example.com", name="Dr. Second")
+    response = reassign(
+        admin_client, couple_id, second.id, back="https://evil.example/admin/couples"
     )
     assert response.headers["Location"] == "/admin/couples"
 

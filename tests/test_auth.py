@@ -65,6 +65,61 @@ def test_setup_refuses_weak_and_mismatched_passwords(app, client):
     assert count(app, User) == 0
 
 
+# Passwords built from the account's own email or name, or from the app's name. Each is
+# long enough, and zxcvbn alone scores the first two 3 or 4 even when told the email and
+# name: the space between the copies is what it counts as hard to guess.
+PERSONAL_PASSWORDS = [
+    ("a@t.example", "A T", "a@t.example a@t.example"),
+    ("alex.moreno@clinic.example", "Dr Alex Moreno", "Dr Alex Moreno alexmoreno"),
+    ("alex.moreno@clinic.example", "Dr Alex Moreno", "@lexM0ren0 clinic.example"),
+    ("ada@example.com", "Dr. Ada", "tandemtandemtandem"),
+]
+PERSONAL_REFUSAL = b"mostly the account&#39;s email address, name or the word Tandem"
+GOOD_PASSWORD = "sunlit orchard paperclip"
+
+
+@pytest.mark.parametrize(("email", "name", "password"), PERSONAL_PASSWORDS)
+def test_setup_refuses_a_password_built_from_the_email_or_name(app, client, email, name, password):
+    form = setup_form(email=email, display_name=name, password=password, confirm=password)
+    page = client.post("/setup", data=form)
+    assert page.status_code == 200
+    assert PERSONAL_REFUSAL in page.data
+    assert count(app, User) == 0
+    good = setup_form(email=email, display_name=name, password=GOOD_PASSWORD, confirm=GOOD_PASSWORD)
+    assert client.post("/setup", data=good).status_code == 302
+    assert count(app, User) == 1
+
+
+@pytest.mark.parametrize(("email", "name", "password"), PERSONAL_PASSWORDS)
+def test_create_user_refuses_a_password_built_from_the_email_or_name(
+    app, runner, email, name, password
+):
+    result = runner.invoke(args=["create-user", email, "--name", name], input=password + "\n")
+    assert result.exit_code != 0
+    assert "mostly the account's email address, name or the word Tandem" in result.output
+    assert count(app, User) == 0
+
+
+def test_password_change_refuses_the_users_own_email_and_name(app, client, auth, make_user):
+    account = make_user("alex.moreno@clinic.example", name="Dr Alex Moreno")
+    auth.login(account)
+    for password in ("Dr Alex Moreno alexmoreno", "alex.moreno@clinic.example moreno"):
+        page = client.post(
+            "/account/password",
+            data={"current_password": TEST_PASSWORD, "password": password, "confirm": password},
+        )
+        assert page.status_code == 200 and PERSONAL_REFUSAL in page.data
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": TEST_PASSWORD,
+            "password": GOOD_PASSWORD,
+            "confirm": GOOD_PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+
+
 def test_two_simultaneous_setups_create_one_account(app):
     clients = [app.test_client(), app.test_client()]
     tokens = [c.csrf_token() for c in clients]
@@ -178,23 +233,119 @@ def test_protected_page_remembers_where_you_were_going(client, therapist):
 # --- rate limits -----------------------------------------------------------------------
 
 
-def test_thirty_wrong_passwords_lock_the_account_from_any_address(client, therapist):
-    token = client.csrf_token()
-    for attempt in range(30):
-        response = client.post(
-            "/login",
-            data={"email": therapist.email, "password": f"wrong {attempt}", "csrf_token": token},
-            environ_base={"REMOTE_ADDR": f"10.0.{attempt}.1"},
+def attempt(client, email: str, password: str, address: str, **kwargs):
+    """One sign-in attempt from a client address."""
+    return client.post(
+        "/login",
+        data={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+        **kwargs,
+    )
+
+
+def test_thirty_failures_from_one_address_stop_that_address_not_the_owner(app, therapist):
+    attacker = app.test_client()
+    for number in range(30):
+        assert (
+            attempt(attacker, therapist.email, f"wrong {number}", "198.51.100.7").status_code == 200
+        )
+    # The attacker's address is stopped for this account, even with the right password...
+    refused = attempt(attacker, therapist.email, TEST_PASSWORD, "198.51.100.7")
+    assert refused.status_code == 429
+    assert b"Too many attempts" in refused.data and b"Traceback" not in refused.data
+    # ...while the owner, at another address in a browser never used before, signs in.
+    owner = app.test_client()
+    assert attempt(owner, therapist.email, TEST_PASSWORD, "203.0.113.20").status_code == 302
+    # Other accounts are still open to that address, up to the address-wide limit.
+    assert attempt(attacker, "other@example.com", "wrong", "198.51.100.7").status_code == 200
+
+
+def test_a_forged_forwarded_for_does_not_reset_the_account_and_address_count(app, therapist):
+    attacker = app.test_client()
+    for number in range(30):
+        response = attempt(
+            attacker,
+            therapist.email,
+            "wrong",
+            "198.51.100.7",
+            headers={"X-Forwarded-For": f"203.0.113.{number}"},
         )
         assert response.status_code == 200
-    response = client.post(
-        "/login",
-        data={"email": therapist.email, "password": TEST_PASSWORD, "csrf_token": token},
-        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    response = attempt(
+        attacker,
+        therapist.email,
+        TEST_PASSWORD,
+        "198.51.100.7",
+        headers={"X-Forwarded-For": "203.0.113.99"},
     )
     assert response.status_code == 429
-    assert b"Too many attempts" in response.data
-    assert b"Traceback" not in response.data
+
+
+def test_the_address_wide_limit_counts_every_account(app, therapist):
+    attacker = app.test_client()
+    for number in range(100):
+        response = attempt(attacker, f"guess{number}@example.com", "wrong", "198.51.100.7")
+        assert response.status_code == 200
+    assert attempt(attacker, therapist.email, TEST_PASSWORD, "198.51.100.7").status_code == 429
+    owner = app.test_client()
+    assert attempt(owner, therapist.email, TEST_PASSWORD, "203.0.113.20").status_code == 302
+
+
+def test_an_attack_from_many_addresses_holds_up_new_browsers_not_the_owners(
+    app, auth, therapist, make_user
+):
+    app.config["LOGIN_LIMIT_ACCOUNT"] = "10 per 15 minutes"
+    # The owner's own browser signed in before: it carries a device cookie for the account.
+    owners_browser = app.test_client()
+    assert (
+        attempt(owners_browser, therapist.email, TEST_PASSWORD, "203.0.113.20").status_code == 302
+    )
+    owners_browser.post("/logout")
+    for number in range(10):
+        spread = app.test_client()
+        assert attempt(spread, therapist.email, "wrong", f"10.0.{number}.1").status_code == 200
+
+    # A browser that never signed in to this account waits, wherever it is...
+    new_browser = app.test_client()
+    assert attempt(new_browser, therapist.email, TEST_PASSWORD, "203.0.113.30").status_code == 429
+    # ...so does one showing a forged cookie, or a real one for another account...
+    forged = app.test_client()
+    forged.set_cookie("tandem_device", "eyJkIjoieCIsImEiOltdfQ.forged.signature", path="/login")
+    assert attempt(forged, therapist.email, TEST_PASSWORD, "203.0.113.31").status_code == 429
+    colleague = make_user("colleague@example.com")
+    shared = app.test_client()
+    assert attempt(shared, colleague.email, TEST_PASSWORD, "203.0.113.32").status_code == 302
+    shared.post("/logout")
+    assert attempt(shared, therapist.email, TEST_PASSWORD, "203.0.113.32").status_code == 429
+    # ...but the owner's own browser signs in, from any address.
+    assert (
+        attempt(owners_browser, therapist.email, TEST_PASSWORD, "203.0.113.40").status_code == 302
+    )
+
+
+def test_a_known_browser_has_a_count_of_its_own(app, therapist):
+    app.config["LOGIN_LIMIT_ACCOUNT"] = "10 per 15 minutes"
+    browser = app.test_client()
+    assert attempt(browser, therapist.email, TEST_PASSWORD, "203.0.113.20").status_code == 302
+    browser.post("/logout")
+    # A stolen device cookie is no way around the limit: its failures count too.
+    for number in range(10):
+        assert attempt(browser, therapist.email, "wrong", f"10.1.{number}.1").status_code == 200
+    assert attempt(browser, therapist.email, TEST_PASSWORD, "10.1.99.1").status_code == 429
+    assert attempt(app.test_client(), therapist.email, TEST_PASSWORD, "10.2.0.1").status_code == 302
+
+
+def test_the_device_cookie_is_signed_scoped_and_names_no_one(client, auth, therapist):
+    response = auth.login(therapist)
+    cookie = next(
+        h for h in response.headers.getlist("Set-Cookie") if h.startswith("tandem_device=")
+    )
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/login" in cookie
+    assert therapist.email not in cookie and "first" not in cookie.lower()
+    # Failed sign-ins leave no cookie.
+    auth.logout()
+    failed = auth.login(email=therapist.email, password="wrong")
+    assert not any(h.startswith("tandem_device=") for h in failed.headers.getlist("Set-Cookie"))
 
 
 def test_one_address_is_limited_across_accounts(app, client, therapist):

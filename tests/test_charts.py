@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 from datetime import date, timedelta
+from xml.etree import ElementTree
 
+import pytest
+
+from tests.progress_helpers import add_score
 from therapy.progress import charts
 
 MONDAY = date(2026, 3, 2)
@@ -136,3 +141,88 @@ def test_a_partner_who_skips_weeks_still_has_a_line_and_one_answer_a_dot():
     assert sum(group.count("<circle") for group in series_groups(svg, 0)) == 0
     assert sum(group.count("<circle") for group in series_groups(svg, 1)) == 1
     assert sum(group.count("<circle") for group in series_groups(svg, 2)) == 1
+
+
+# "Charts say what they draw": the progress page's CSI-4 chart for 0, 1, 2 and many scores
+# per partner. Every mark its legend, table or alt text names is in the image.
+SVG = "{http://www.w3.org/2000/svg}"
+CSI_ITEMS = ((4, 4, 4, 4), (3, 3, 3, 3), (3, 3, 3, 3), (5, 4, 4, 4), (2, 2, 3, 3))
+
+
+def svg_tree(svg: str) -> ElementTree.Element:
+    return ElementTree.fromstring(svg)  # noqa: S314  (an SVG pygal just drew from our data)
+
+
+def marks(svg: str, index: int) -> tuple[list[list[tuple[float, float]]], int]:
+    """Series `index` of a line chart: the points of each line it draws, and its dots."""
+    lines, dots = [], 0
+    for group in svg_tree(svg).iter(f"{SVG}g"):
+        if f"serie-{index}" not in group.get("class", "").split():
+            continue
+        for path in group.iter(f"{SVG}path"):
+            numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", path.get("d", ""))]
+            lines.append(list(zip(numbers[::2], numbers[1::2], strict=True)))
+        dots += sum(1 for _ in group.iter(f"{SVG}circle"))
+    return lines, dots
+
+
+def plot_width(svg: str) -> float:
+    for group in svg_tree(svg).iter(f"{SVG}g"):
+        if group.get("class") == "plot":
+            return float(group.find(f"{SVG}rect").get("width"))  # type: ignore[union-attr,arg-type]
+    raise AssertionError("no plot")
+
+
+def drawn(svg: str, index: int, count: int) -> bool:
+    """Whether series `index` shows `count` answers: a line through them, or one dot."""
+    lines, dots = marks(svg, index)
+    if count == 1:
+        return dots >= 1
+    return any(len(line) == count for line in lines)
+
+
+@pytest.mark.parametrize("a", [0, 1, 2, 5])
+@pytest.mark.parametrize("b", [0, 1, 2, 5])
+def test_the_csi_chart_draws_what_its_legend_table_and_alt_text_name(
+    app, logged_in, therapist, make_couple, library, a, b
+):
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    today = date.today()
+    for role, count in (("a", a), ("b", b)):
+        for n in range(count):
+            items = CSI_ITEMS[n] if role == "a" else CSI_ITEMS[-1 - n]
+            add_score(app, couple, role, today - timedelta(weeks=count - 1 - n), items)
+    page = logged_in.get(f"/couples/{couple}/progress").get_data(as_text=True)
+    section = html.unescape(page.split('id="chart-csi-4"')[1].split("</section>")[0])
+    if not a and not b:
+        assert "No answers in this period." in section and "<img" not in section
+        return
+    svg = svg_of(re.search(r'src="(data:image/svg\+xml;base64,[^"]+)"', section).group(1))
+    alt = re.search(r'alt="([^"]+)"', section).group(1)
+    legend = section.split('<ul class="chart-legend">')[1].split("</ul>")[0]
+    table = section.split("<tbody>")[1].split("</tbody>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    cells = [re.findall(r"<td>(.*?)</td>", row) for row in rows]
+    for index, role, name, column in ((0, "a", "Zoë", 0), (1, "b", "Łukasz", 1)):
+        answered = sum(1 for row in cells if row[column] != "—")
+        assert answered == (a if role == "a" else b)
+        assert (name in legend) == bool(answered), legend
+        if answered:
+            assert drawn(svg, index, answered), (name, answered, marks(svg, index))
+            assert ("line" if answered > 1 else "one point") in alt.split(name)[1].split(";")[0]
+        else:
+            assert marks(svg, index) == ([], 0)
+            assert f"no answers from {name}" in alt
+    gaps = sum(1 for row in cells if row[2] != "—")
+    assert ("Difference between them" in legend) == bool(gaps)
+    if gaps:
+        assert drawn(svg, 2, gaps), marks(svg, 2)
+    # Each week with a reliable change (either partner) is ringed once.
+    changed = sum(1 for row in cells if "reliable" in row[0] + row[1])
+    assert ("Reliable change" in legend) == bool(changed)
+    assert marks(svg, 3)[1] == changed
+    # The cut-off: a level line across the plot, whatever the number of weeks.
+    assert "Cut-off at 13.5" in legend and "cut-off at 13.5" in alt
+    (line,) = marks(svg, 4)[0]
+    assert len({y for _, y in line}) == 1
+    assert max(x for x, _ in line) - min(x for x, _ in line) > 0.9 * plot_width(svg)

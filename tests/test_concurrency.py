@@ -39,8 +39,23 @@ class Browser:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.cookie = ""
+        self.cookies: dict[str, str] = {}
         self.csrf = ""
+
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+    @cookie.setter
+    def cookie(self, header: str) -> None:
+        self.cookies = dict(part.strip().split("=", 1) for part in header.split(";") if "=" in part)
+
+    def keep_cookies(self, response: http.client.HTTPResponse) -> None:
+        # The session cookie carries the CSRF secret and the idle timer; keep the newest
+        # (any of them is valid, so threads replacing each other's copy is harmless).
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
 
     def request(self, method: str, path: str, data: Any = None) -> Reply:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
@@ -55,10 +70,7 @@ class Browser:
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
-            # The session cookie carries the CSRF secret and the idle timer; keep the newest
-            # (any of them is valid, so threads replacing each other's copy is harmless).
-            if response.getheader("Set-Cookie"):
-                self.cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
+            self.keep_cookies(response)
             reply = Reply(
                 response.status,
                 response.getheader("Location", ""),
@@ -72,7 +84,7 @@ class Browser:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         connection.request("GET", "/login")
         response = connection.getresponse()
-        self.cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
+        self.keep_cookies(response)
         self.csrf = CSRF_META.search(response.read().decode()).group(1)
         connection.close()
         form = {"email": email, "password": password, "csrf_token": self.csrf}
@@ -86,7 +98,7 @@ class Browser:
         response = connection.getresponse()
         response.read()
         assert response.status == 302, response.status
-        self.cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
+        self.keep_cookies(response)
         connection.close()
         page = self.request("GET", "/").body
         self.csrf = CSRF_META.search(page).group(1)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.pdf_helpers import poppler_text, words
 from tests.pdf_helpers import text as pdf_text
 from tests.progress_helpers import add_checkin, add_score, held_session
 from therapy.extensions import db
@@ -197,3 +198,42 @@ def test_lowest_rated_practices_is_empty_without_checkins(app, couple):
 
     with app.test_request_context():
         assert lowest_rated_practices(db.session.get(Couple, couple)) == []
+
+
+PRACTICE_TITLES = (
+    "Open and honest communication",
+    "Empathy and understanding",
+    "Quality time together",
+    "Sharing vulnerabilities",
+    "Appreciation and affection",
+    "Supporting each other's growth",
+    "Resolving conflict constructively",
+    "A shared sense of humor",
+    "Patience and understanding",
+)
+
+
+@pytest.mark.parametrize("for_couple", [False, True])
+def test_the_report_prints_each_chart_once_and_each_row_level(app, logged_in, couple, for_couple):
+    """Two practice charts to a row, never repeated on the next page, their plots level
+    even when one question wraps onto two lines and the other does not."""
+    for n in range(6):
+        for role in ("a", "b"):
+            add_checkin(app, couple, role, weeks_ago(n), 3 + (n * 3 + (role == "b")) % 7,
+                        went_well="Fine.")  # fmt: skip
+    add_score(app, couple, "a", weeks_ago(2), (4, 4, 4, 4))
+    data = {"start": weeks_ago(8).isoformat(), "end": TODAY.isoformat(), "summary": "Steady."}
+    if for_couple:
+        data["for_couple"] = "y"
+    body = logged_in.post(f"/couples/{couple}/report.pdf", data=data).data
+    text = poppler_text(body)
+    for title in PRACTICE_TITLES:
+        assert text.count(title) == 1, (title, text.count(title))
+    # The top label of each practice chart's y axis ("10"): every chart in the right
+    # column has one at the same height as the chart to its left.
+    tens = [(page, left, top, width) for page, left, top, width, w in words(body) if w == "10"]
+    right = [(page, top) for page, left, top, width in tens if left > width / 2]
+    left = [(page, top) for page, left, top, width in tens if left <= width / 2]
+    assert len(right) >= 4  # nine practices: at least four rows of two
+    for page, top in right:
+        assert any(p == page and abs(t - top) < 0.5 for p, t in left), (page, top, left)

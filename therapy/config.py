@@ -41,10 +41,12 @@ def defaults(instance_path: str) -> dict[str, Any]:
     return {
         "TANDEM_ENV": "development",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'tandem.sqlite'}",
+        # A deployment's own options are merged in; hide_parameters always stays on.
         "SQLALCHEMY_ENGINE_OPTIONS": {
             # Test each pooled connection before use: after a database restart the first
             # request of every worker would otherwise fail on a dead connection.
             "pool_pre_ping": True,
+            "hide_parameters": True,
         },
         "REDIS_URL": None,
         # Sessions: the cookie carries only ids and timestamps, never client data.
@@ -76,10 +78,18 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Host names the app answers to (Flask refuses others with 400). Production must
         # list them; elsewhere they default to LOCAL_HOSTS.
         "TRUSTED_HOSTS": None,
-        # Login throttling (Flask-Limiter syntax); only failed attempts count.
-        "LOGIN_LIMIT_ACCOUNT": "30 per 15 minutes",
-        "LOGIN_LIMIT_ADDRESS": "100 per 15 minutes",
+        # Login throttling (Flask-Limiter syntax); only failed attempts count. Why these
+        # three and not one per account: therapy/auth/throttle.py.
+        "LOGIN_LIMIT_ACCOUNT_ADDRESS": "30 per 15 minutes",  # one account from one address
+        "LOGIN_LIMIT_ADDRESS": "100 per 15 minutes",  # one address, all accounts
+        "LOGIN_LIMIT_ACCOUNT": "100 per 15 minutes",  # one account, from unknown browsers
         "RATELIMIT_KEY_PREFIX": "tandem",
+        # Redis down or hung must not stop sign-in or partner links: after a failed call
+        # (at most REDIS_TIMEOUT seconds) Flask-Limiter counts in this process's memory,
+        # logs the switch once, and goes back to Redis when it answers a health check.
+        "REDIS_TIMEOUT": 0.5,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory profile).
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,
@@ -104,6 +114,7 @@ ENVIRONMENT: dict[str, tuple[str, type]] = {
     "TANDEM_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", bool),
     "TANDEM_TIMEZONE": ("DEFAULT_TIMEZONE", str),
     "TANDEM_LOGIN_LIMIT_ACCOUNT": ("LOGIN_LIMIT_ACCOUNT", str),
+    "TANDEM_LOGIN_LIMIT_ACCOUNT_ADDRESS": ("LOGIN_LIMIT_ACCOUNT_ADDRESS", str),
     "TANDEM_LOGIN_LIMIT_ADDRESS": ("LOGIN_LIMIT_ADDRESS", str),
 }
 
@@ -145,10 +156,36 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or (
         app.config["REDIS_URL"] or "memory://"
     )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = limiter_storage_options(app.config)
     _settle_secret_key(app)
     check_production(app.config)
     if app.config["TRUSTED_HOSTS"] is None:
         app.config["TRUSTED_HOSTS"] = list(LOCAL_HOSTS)
+
+
+def engine_options(config: dict[str, Any]) -> dict[str, Any]:
+    """The deployment's engine options, with SQL parameters always kept out of logs."""
+    # A failed statement's message lists its parameters: a couple's names, a note. Those
+    # messages reach the error log (the 500 handler logs every exception), so they are
+    # hidden whatever options a deployment sets. PostgreSQL's own DETAIL line is handled
+    # in therapy/database.py.
+    return {
+        "pool_pre_ping": True,
+        **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
+        "hide_parameters": True,
+    }
+
+
+def limiter_storage_options(config: dict[str, Any]) -> dict[str, Any]:
+    """Redis client options for the rate limiter: short timeouts unless a deployment sets
+    its own. (The in-memory storage ignores them.)"""
+    timeout = float(config["REDIS_TIMEOUT"])
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        **(config.get("RATELIMIT_STORAGE_OPTIONS") or {}),
+    }
 
 
 def _settle_secret_key(app: Flask) -> None:

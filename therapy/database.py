@@ -1,17 +1,20 @@
-"""Connection settings that keep SQLite safe with several writers, and its files private."""
+"""Connection settings: SQLite safe with several writers and its files private; no row
+values in error messages."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine, ExceptionContext
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+QUOTED = re.compile(r'"[^"]*"')
 # Clinical records: readable by the account that runs Tandem only. SQLite gives its -wal
 # and -shm files the database file's own mode, so creating that one private is enough.
 PRIVATE_FILE_MODE = 0o600
@@ -65,3 +68,24 @@ def _begin_immediate(connection: Connection) -> None:
     # for busy_timeout instead. Readers are never blocked in WAL mode.
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@event.listens_for(Engine, "handle_error")
+def _drop_row_values(context: ExceptionContext) -> None:
+    # hide_parameters (config.engine_options) keeps the bound values out of an error's
+    # text, but PostgreSQL repeats them itself: in the DETAIL line ("Key (key)=(grief)
+    # already exists", "Failing row contains (..., <presenting concerns>, ...)") and, for
+    # data exceptions (SQLSTATE class 22), quoted in the message ('invalid input syntax
+    # for type integer: "..."'). The driver's error and SQLAlchemy's (whose text was
+    # built from it already) keep the primary message only; `.diag` still has the rest.
+    error = context.original_exception
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if not primary:
+        return
+    if (getattr(diag, "sqlstate", None) or "").startswith("22"):
+        primary = QUOTED.sub('"…"', primary)
+    error.args = (primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        wrapped.args = (f"({type(error).__module__}.{type(error).__name__}) {primary}",)

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 
 from therapy.extensions import db
+from therapy.parsing import parse_int
 
 T = TypeVar("T")
 
@@ -47,9 +48,7 @@ class Page(Generic[T]):
 
 def page_number(raw: str | None) -> int:
     """The page asked for in a query string; anything odd is page 1."""
-    if raw is None or not raw.isdigit() or len(raw) > 6:
-        return 1
-    return min(max(int(raw), 1), MAX_PAGE)
+    return min(max(parse_int(raw) or 1, 1), MAX_PAGE)
 
 
 def paginate(

@@ -13,6 +13,16 @@ from markupsafe import Markup
 ALLOWED_TAGS = {"strong", "em", "a"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}}
 ALLOWED_SCHEMES = {"http", "https", "mailto"}
+# An invisible break opportunity (U+200B, which handouts put into long words so that
+# WeasyPrint can wrap them) is never part of an address.
+BREAK_OPPORTUNITY = ("\u200b", "%E2%80%8B")
+
+
+def _attribute(tag: str, name: str, value: str) -> str:
+    if name == "href":
+        for mark in BREAK_OPPORTUNITY:
+            value = value.replace(mark, "")
+    return value
 
 
 @cache
@@ -28,6 +38,7 @@ def render_inline(source: str | None) -> Markup:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_SCHEMES,
+        attribute_filter=_attribute,
         link_rel="noopener noreferrer nofollow",
     )
     return Markup(clean)  # noqa: S704  (nh3 has just removed everything not allowed)

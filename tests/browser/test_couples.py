@@ -180,12 +180,19 @@ def test_admin_pages(page, practice):
     page.get_by_role("navigation", name="Administration").get_by_role(
         "link", name="Couples"
     ).click()
-    select = page.get_by_label("New therapist for Zoë & Łukasz")
-    select.select_option(label="Dr. Ben Ortiz")
-    page.get_by_role("button", name="Reassign Zoë & Łukasz").click()
-    expect(page.get_by_text("Zoë & Łukasz is now with Dr. Ben Ortiz.")).to_be_visible()
     check_accessibility(page, "admin couples")
     screenshot(page, "admin-couples")
+    page.get_by_role("link", name="Reassign Zoë & Łukasz").click()
+    expect(page.get_by_role("heading", name="Reassign Zoë & Łukasz")).to_be_visible()
+    page.get_by_label("New therapist").select_option(label="Dr. Ben Ortiz")
+    page.get_by_role("button", name="Reassign").click()
+    # No reason: the page says so and keeps the choice.
+    expect(page.get_by_text("Give a short reason; the new therapist sees it.")).to_be_visible()
+    expect(page.get_by_label("New therapist")).to_have_value(re.compile(r"\d+"))
+    check_accessibility(page, "admin reassign")
+    page.get_by_label("Reason").fill("Caseload balancing")
+    page.get_by_role("button", name="Reassign").click()
+    expect(page.get_by_text("Zoë & Łukasz is now with Dr. Ben Ortiz.")).to_be_visible()
 
     page.get_by_role("link", name="Audit log").click()
     page.get_by_label("Action").select_option("couple.reassign")

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
 from therapy.auth.forms import EMAIL_MAX, NAME_MAX, PASSWORD_FIELD_MAX, StrongPassword
 from therapy.forms import BaseForm
+from therapy.models.reassignment import REASON_MAX
+from therapy.parsing import BoundedDateField
 
 
 class NewTherapistForm(BaseForm):
@@ -39,7 +48,27 @@ class NewTherapistForm(BaseForm):
 
 
 class ReassignForm(BaseForm):
-    owner_id = SelectField("New therapist", coerce=int, choices=[], validators=[InputRequired()])
+    owner_id = SelectField(
+        "New therapist",
+        coerce=int,
+        choices=[],
+        validators=[InputRequired("Choose the therapist who takes this couple.")],
+        # The service says why a therapist cannot take the couple (yourself, inactive).
+        validate_choice=False,
+    )
+    reason = StringField(
+        "Reason",
+        validators=[
+            DataRequired("Give a short reason; the new therapist sees it."),
+            Length(max=REASON_MAX),
+        ],
+        description=(
+            "A few words the new therapist will read, such as “caseload balancing” or "
+            "“therapist on leave”. Nothing clinical: this is kept in the practice records."
+        ),
+        render_kw={"autocomplete": "off", "maxlength": REASON_MAX},
+    )
+    back = HiddenField()
 
 
 class AuditFilterForm(BaseForm):
@@ -48,5 +77,5 @@ class AuditFilterForm(BaseForm):
 
     actor = SelectField("Who", choices=[SelectChoice("", "Anyone")], default="")
     action = SelectField("Action", choices=[SelectChoice("", "Any action")], default="")
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    since = BoundedDateField("From", validators=[Optional()])
+    until = BoundedDateField("To", validators=[Optional()])

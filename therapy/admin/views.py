@@ -15,6 +15,7 @@ from therapy.admin.forms import AuditFilterForm, NewTherapistForm, ReassignForm
 from therapy.auth import services as accounts
 from therapy.extensions import login_manager
 from therapy.pagination import page_number
+from therapy.parsing import parse_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -81,35 +82,46 @@ def reactivate(user_id: int) -> Response:
 
 @bp.get("/couples")
 def couples() -> str:
-    owner = request.args.get("owner", "")
-    owner_id = int(owner) if owner.isdigit() and len(owner) < 10 else None
+    owner_id = parse_id(request.args.get("owner"))
     page = services.practice_couples(owner_id=owner_id, page=page_number(request.args.get("page")))
     return render_template(
         "admin/couples.html",
         page=page,
         owner=services.get_user(owner_id) if owner_id else None,
-        therapists=services.active_therapists(),
     )
 
 
-@bp.post("/couples/<int:couple_id>/reassign")
-def reassign(couple_id: int) -> Response:
-    form = ReassignForm()
+def _back(raw: str | None) -> str:
+    """Where to return after reassigning: a couples list of this section, else the list."""
+    raw = raw or ""
+    target = accounts.safe_next(raw) if raw.startswith("/admin/couples") else None
+    return target or url_for("admin.couples")
+
+
+@bp.route("/couples/<int:couple_id>/reassign", methods=["GET", "POST"])
+def reassign(couple_id: int) -> str | Response:
+    couple = services.couple_listing(couple_id)
+    if couple is None:
+        abort(404)
+    admin = current_user._get_current_object()
+    form = ReassignForm(back=request.args.get("back", ""))
     form.owner_id.choices = [
-        SelectChoice(str(user.id), user.display_name) for user in services.active_therapists()
+        SelectChoice(str(user.id), user.display_name)
+        for user in services.reassignment_choices(couple, admin)
     ]
-    back = request.form.get("back", "")
-    target = accounts.safe_next(back) if back.startswith("/admin/couples") else None
-    if not form.validate_on_submit():
-        flash("Choose an active therapist to take this couple.", "error")
-        return redirect(target or url_for("admin.couples"))
-    try:
-        couple, owner = services.reassign_couple(couple_id, form.owner_id.data or 0)
-    except services.ReassignRefused as refused:
-        flash(str(refused), "error")
-    else:
-        flash(f"{couple.label} is now with {owner.display_name}.", "success")
-    return redirect(target or url_for("admin.couples"))
+    if form.validate_on_submit():
+        try:
+            moved, owner = services.reassign_couple(
+                couple.id, form.owner_id.data or 0, reason=form.reason.data or "", admin=admin
+            )
+        except services.ReassignRefused as refused:
+            form.owner_id.errors = [str(refused)]
+        else:
+            flash(f"{moved.label} is now with {owner.display_name}.", "success")
+            return redirect(_back(form.back.data))
+    return render_template(
+        "admin/reassign.html", couple=couple, form=form, back=_back(form.back.data)
+    )
 
 
 @bp.get("/audit")
@@ -129,7 +141,7 @@ def audit_log() -> str:
 
     actor = form.actor.data if ok("actor") else ""
     query = services.AuditQuery(
-        actor_id=int(actor) if actor else None,
+        actor_id=parse_id(actor),
         action=(form.action.data or "") if ok("action") else "",
         since=form.since.data if ok("since") else None,
         until=form.until.data if ok("until") else None,

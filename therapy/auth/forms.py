@@ -30,7 +30,9 @@ PASSWORD_FIELD_MAX = 4096
 
 
 class StrongPassword:
-    """Refuses short and common passwords with the policy's message."""
+    """Refuses short and common passwords, and ones built from the account's own email or
+    name (the form's fields when it has them, else the signed-in user's), with the
+    policy's message."""
 
     def __call__(self, form: FlaskForm, field: Any) -> None:
         related = [
@@ -38,8 +40,8 @@ class StrongPassword:
             for name in ("email", "display_name")
             if hasattr(form, name)
         ]
-        if current_user and current_user.is_authenticated:
-            related += [current_user.email, current_user.display_name]
+        if not related and current_user and current_user.is_authenticated:
+            related = [current_user.email, current_user.display_name]
         problem = password_problem(field.data or "", related)
         if problem:
             raise ValidationError(problem)

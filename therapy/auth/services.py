@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -132,12 +131,6 @@ def set_active(user: User, active: bool) -> None:
         "user.activate" if active else "user.deactivate", record_type="user", record_id=user.id
     )
     db.session.commit()
-
-
-def login_attempt_key() -> str:
-    """Rate-limit key for the account named in a sign-in form (hashed, not stored as typed)."""
-    email = normalize_email(request.form.get("email", ""))[:254]
-    return "account:" + hashlib.sha256(email.encode()).hexdigest()
 
 
 def safe_next(target: str | None) -> str | None:

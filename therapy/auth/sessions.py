@@ -6,7 +6,17 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, jsonify, redirect, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from markupsafe import escape
 from werkzeug.wrappers import Response
@@ -210,5 +220,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def session_timing() -> dict[str, Any]:
-        signed_in = current_user.is_authenticated and "seen_at" in session
+        # Handouts are also rendered outside any request (batches, tests): no user there.
+        user = current_user if has_request_context() else None
+        signed_in = user is not None and user.is_authenticated and "seen_at" in session
         return {"session_timing": timing() if signed_in else None}

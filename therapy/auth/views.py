@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from therapy import audit
-from therapy.auth import services, sessions
+from therapy.auth import services, sessions, throttle
 from therapy.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, SetupForm
 from therapy.auth.passwords import verify_password
 from therapy.extensions import limiter
@@ -38,9 +38,16 @@ def _failed(response: Response) -> bool:
     scope="login-address",
 )
 @limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_ACCOUNT_ADDRESS"],
+    methods=["POST"],
+    key_func=throttle.account_address_key,
+    deduct_when=_failed,
+    scope="login-account-address",
+)
+@limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
     methods=["POST"],
-    key_func=services.login_attempt_key,
+    key_func=throttle.account_key,
     deduct_when=_failed,
     scope="login-account",
 )
@@ -55,7 +62,9 @@ def login() -> str | Response:
         user = services.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
             sessions.start(user)
-            return redirect(services.safe_next(form.next.data) or url_for("main.dashboard"))
+            response = redirect(services.safe_next(form.next.data) or url_for("main.dashboard"))
+            throttle.remember_device(response, user.email)
+            return response
         form.password.errors = ["That email and password do not match an active account."]
     return render_template("auth/login.html", form=form)
 

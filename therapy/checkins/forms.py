@@ -13,7 +13,6 @@ from typing import Any
 
 from wtforms import (
     BooleanField,
-    DateField,
     Field,
     HiddenField,
     RadioField,
@@ -34,6 +33,7 @@ from therapy.forms import BaseForm, WholeNumberField
 from therapy.measures.services import StoredMeasure
 from therapy.models import CheckIn, Practice
 from therapy.models.checkin import RATING_MAX, RATING_MIN, TEXT_MAX
+from therapy.parsing import BoundedDateField
 
 RATING_HINT = "0 means not at all, 10 means very much."
 DONE_CHOICES = [("not", "Not this week"), ("partly", "Partly"), ("fully", "Fully")]
@@ -94,7 +94,7 @@ def scale_field(question: str) -> ChoiceField:
     )
 
 
-class CheckInDateField(DateField):
+class CheckInDateField(BoundedDateField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         try:
             super().process_formdata(valuelist)

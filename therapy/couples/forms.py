@@ -10,7 +10,6 @@ from typing import Any
 
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     FieldList,
     Form,
@@ -60,6 +59,7 @@ from therapy.models.couple import (
     TAG_MAX,
     TAGS_MAX,
 )
+from therapy.parsing import BoundedDateField
 
 BLANK_GOAL_ROWS = 2
 TAGS_TEXT_MAX = 1000
@@ -131,7 +131,7 @@ class GoalForm(Form):
     text = StringField(
         "Goal", validators=[Optional(), Length(max=GOAL_MAX)], filters=[strip], render_kw=TEXT
     )
-    target_date = DateField("Target date", validators=[Optional()])
+    target_date = BoundedDateField("Target date", validators=[Optional()])
 
     @property
     def is_blank(self) -> bool:
@@ -161,7 +161,7 @@ class CoupleForm(BaseForm):
     status = SelectField(
         "Status", choices=status_choices, default="active", validators=[InputRequired()]
     )
-    started_on = DateField("Started on", validators=[Optional()])
+    started_on = BoundedDateField("Started on", validators=[Optional()])
     relationship_length = StringField(
         "Relationship length",
         validators=[Optional(), Length(max=RELATIONSHIP_LENGTH_MAX)],

@@ -33,9 +33,9 @@ from therapy.models import (
 )
 from therapy.models.couple import DEFAULT_SESSION_MINUTES
 from therapy.pagination import Page, paginate
+from therapy.parsing import MAX_ID as MAX_ID  # checkins/services.py imports it from here
+from therapy.parsing import valid_id
 
-# Ids arrive from URLs; past this a database integer overflows instead of finding nothing.
-MAX_ID = 2**31 - 1
 CASELOAD_PAGE_SIZE = 25
 SEARCH_MAX_WORDS = 8
 RECENTLY_VIEWED = 5
@@ -183,7 +183,7 @@ def get_couple_or_404(couple_id: int) -> Couple:
     Every view that touches a couple or anything belonging to one (sessions, check-ins,
     handouts) starts here, so ownership is checked in exactly one place.
     """
-    if not current_user.is_authenticated or not 0 < couple_id <= MAX_ID:
+    if not current_user.is_authenticated or not valid_id(couple_id):
         abort(404)
     couple = db.session.scalar(
         select(Couple).where(Couple.id == couple_id, Couple.owner_id == current_user.id)

@@ -8,10 +8,12 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from therapy import timeutil
+from therapy.admin import services as reassignments
 from therapy.couples import services
 from therapy.couples.forms import CaseloadFilterForm, CoupleForm, EditCoupleForm
 from therapy.models import Couple
 from therapy.pagination import page_number
+from therapy.parsing import parse_id
 
 bp = Blueprint("couples", __name__, url_prefix="/couples")
 
@@ -39,7 +41,7 @@ def index() -> str:
     query = services.CaseloadQuery(
         text=value("q"),
         status=value("status"),
-        tag_id=int(value("tag")) if value("tag") else None,
+        tag_id=parse_id(value("tag")),
         archived=request.args.get("archived") == "1",
         sort=value("sort", "label"),
         page=page_number(request.args.get("page")),
@@ -78,6 +80,7 @@ def profile(couple_id: int) -> str:
         "couples/profile.html",
         couple=couple,
         timeline=services.timeline(couple),
+        reassigned=reassignments.reassignment_notice(couple, current_user),
         status_labels=services.STATUS_LABELS,
         living_labels=services.LIVING_LABELS,
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import DateField
 from wtforms.validators import InputRequired
 
 from therapy.forms import BaseForm
 from therapy.handouts.services import MAX_WEEK_DAYS
+from therapy.parsing import BoundedDateField
 
 DATE_HINT = "Enter a date like 2026-12-01."
 
@@ -19,8 +19,8 @@ class WeekForm(BaseForm):
     class Meta:
         csrf = False  # a GET form: it changes nothing
 
-    first = DateField("From", validators=[InputRequired(DATE_HINT)])
-    last = DateField("To", validators=[InputRequired(DATE_HINT)])
+    first = BoundedDateField("From", validators=[InputRequired(DATE_HINT)])
+    last = BoundedDateField("To", validators=[InputRequired(DATE_HINT)])
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -27,6 +27,7 @@ from therapy.handouts.data import (
     Role,
 )
 from therapy.models import Couple, Exercise, SessionStatus, TherapySession, User
+from therapy.pdf import fonts
 from therapy.sessions.services import get_session_or_404, snapshot_of
 
 STYLESHEET = "css/handout.css"
@@ -114,9 +115,15 @@ def handout_html(handout: Handout) -> str:
 
 
 def preview_html(handout: Handout, *, session_id: int | None = None, plan_url: str = "") -> str:
-    """The same handout inside the app's page layout (needs a request context)."""
+    """The same handout inside the app's page layout (needs a request context), with a
+    warning when a name has characters no installed font prints."""
+    names = (handout.partner_a, handout.partner_b, handout.therapist_name)
     return render_template(
-        "handouts/preview.html", session_id=session_id, plan_url=plan_url, **context(handout)
+        "handouts/preview.html",
+        session_id=session_id,
+        plan_url=plan_url,
+        missing_fonts=fonts.missing_fonts(names),
+        **context(handout),
     )
 
 

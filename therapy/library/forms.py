@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from therapy.forms import BaseForm, WholeNumberField
 from therapy.models import Practice
+from therapy.models.library import TITLE_MAX
 from therapy.text import lines
 
 MAX_LINES = 20
@@ -115,7 +116,7 @@ class RoleForm(Form):
 
 
 class ExerciseForm(BaseForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=120)])
+    title = StringField("Title", validators=[DataRequired(), Length(max=TITLE_MAX)])
     practice_id = SelectField("Practice or situation", coerce=int, validators=[InputRequired()])
     summary = StringField(
         "Purpose in one sentence",

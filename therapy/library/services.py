@@ -16,6 +16,7 @@ from therapy import audit
 from therapy.extensions import db
 from therapy.library.seed import search_fields
 from therapy.models import Exercise, ExerciseStar, Practice, Setting, utcnow
+from therapy.parsing import valid_id
 
 MAX_TERMS = 8
 # Common English endings, trimmed so "listening" finds "listen" and "fights" finds "fight".
@@ -138,8 +139,10 @@ def starred_ids(exercise_ids: list[int]) -> set[int]:
 
 def get_exercise_or_404(exercise_id: int) -> Exercise:
     """A built-in, or one of the signed-in therapist's own; anyone else's is a 404."""
-    exercise = db.session.scalar(
-        select(Exercise).where(Exercise.id == exercise_id, visible_to_me())
+    exercise = (
+        db.session.scalar(select(Exercise).where(Exercise.id == exercise_id, visible_to_me()))
+        if valid_id(exercise_id)
+        else None
     )
     if exercise is None:
         abort(404)

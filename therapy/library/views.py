@@ -11,6 +11,7 @@ from therapy.extensions import db
 from therapy.library import services
 from therapy.library.forms import ExerciseForm, LibrarySearchForm, practice_options
 from therapy.models import Exercise, Practice
+from therapy.parsing import parse_int
 from therapy.text import lines
 
 bp = Blueprint("exercises", __name__, url_prefix="/exercises")
@@ -38,7 +39,7 @@ def index() -> str:
         query = services.LibraryQuery(
             text=form.q.data or "",
             practice=form.practice.data or "",
-            max_minutes=int(form.minutes.data) if form.minutes.data else None,
+            max_minutes=parse_int(form.minutes.data, maximum=240),
             setting=form.setting.data or "",
             who=form.who.data or "",
             starred_only=bool(form.starred.data),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -15,6 +16,14 @@ METHODS = ("sum", "mean")
 ENTRIES = ("scores", "items")
 MAX_ITEMS = 100
 MAX_DEFINITION_BYTES = 200_000
+# Every number in a definition (item bounds, totals, cut-off, reliable change) lies within
+# this: no questionnaire scores in the millions, and charts and sums stay exact floats.
+MAX_MAGNITUDE = 1_000_000
+# The format nests three deep (measure → items → item); the slack allows for free-form
+# extras, and a bound keeps tomllib's recursive parser away from Python's recursion limit.
+MAX_DEPTH = 8
+# A NUL or other control character in a name breaks PostgreSQL columns and printed pages.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class MeasureDefinitionError(ValueError):
@@ -97,14 +106,59 @@ def _get(raw: dict[str, Any], name: str, kind: type | tuple[type, ...], where: s
     return value
 
 
+def _max_bracket_depth(text: str) -> int:
+    """How deep `[` and `{` open (inside strings too: an over-count only refuses sooner)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def _check_values(value: Any, where: str, depth: int) -> None:
+    """Refuse what no measure needs: deep nesting, control characters, numbers that are
+    not finite or beyond ±MAX_MAGNITUDE."""
+    if depth > MAX_DEPTH:
+        raise MeasureDefinitionError(f"{where}: nested more than {MAX_DEPTH} deep.")
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _check_values(key, where, depth)
+            _check_values(inner, f"{where} '{key}'" if depth == 1 else where, depth + 1)
+    elif isinstance(value, list):
+        for inner in value:
+            _check_values(inner, where, depth + 1)
+    elif isinstance(value, str):
+        if CONTROL.search(value):
+            raise MeasureDefinitionError(f"{where}: remove the control characters from the text.")
+    elif (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (abs(value) > MAX_MAGNITUDE or not math.isfinite(value))
+    ):
+        raise MeasureDefinitionError(
+            f"{where}: numbers must be finite and between -{MAX_MAGNITUDE:,} and {MAX_MAGNITUDE:,}."
+        )
+
+
 def parse_definition(text: str) -> Measure:
     """Validate a measure definition (TOML) and build the measure, or say what is wrong."""
     if len(text.encode()) > MAX_DEFINITION_BYTES:
         raise MeasureDefinitionError("The file is larger than 200 KB.")
+    if "\x00" in text:
+        raise MeasureDefinitionError("The file contains NUL bytes; it is not a text file.")
+    if _max_bracket_depth(text) > MAX_DEPTH:
+        raise MeasureDefinitionError(f"Arrays or tables are nested more than {MAX_DEPTH} deep.")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise MeasureDefinitionError(f"This is not a valid TOML file: {exc}.") from None
+    except ValueError:
+        # int() refuses integers of more than 4,300 digits before TOML's parser can.
+        raise MeasureDefinitionError("A number in the file is far too long.") from None
+    _check_values(raw, "measure", 1)
     slug = _get(raw, "slug", str, "measure")
     if not SLUG.match(slug):
         raise MeasureDefinitionError("'slug' must be 3-40 lowercase letters, digits or hyphens.")

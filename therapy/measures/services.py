@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -96,7 +97,20 @@ def measures() -> list[StoredMeasure]:
     if not shipped <= {row.slug for row in rows if row.builtin}:
         seed_measures()
         return measures()
-    return [StoredMeasure(row.id, row.builtin, parsed(row)) for row in rows]
+    return [stored for row in rows if (stored := _usable(row)) is not None]
+
+
+def _usable(row: MeasureDefinition) -> StoredMeasure | None:
+    """The stored measure, or None when its definition fails today's checks.
+
+    A definition imported before a check existed (a range up to 1e300, say) would break
+    every page that charts or scores it; it is left out, and the log says why.
+    """
+    try:
+        return StoredMeasure(row.id, row.builtin, parsed(row))
+    except MeasureDefinitionError as exc:
+        current_app.logger.warning("Measure %s is left out: %s", row.slug, exc)
+        return None
 
 
 @lru_cache(maxsize=1)

@@ -34,6 +34,7 @@ from therapy.models.library import (
     Tracking,
     Who,
 )
+from therapy.models.reassignment import CoupleReassignment
 from therapy.models.session import (
     PlanItem,
     PlanTemplate,
@@ -53,6 +54,7 @@ __all__ = [
     "CheckInRevision",
     "Couple",
     "CoupleGoal",
+    "CoupleReassignment",
     "CoupleStatus",
     "EnteredBy",
     "Exercise",

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from therapy.models.base import Base, UTCDateTime, utcnow
 
+TITLE_MAX = 120
+
 
 class PracticeKind(StrEnum):
     PRACTICE = "practice"
@@ -103,7 +105,7 @@ class Exercise(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
     copied_from_id: Mapped[int | None] = mapped_column(ForeignKey("exercises.id"))
-    title: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
     summary: Mapped[str] = mapped_column(String(400))
     why: Mapped[str] = mapped_column(Text)
     # When and where to do it: "After dinner, phones in another room."
@@ -121,8 +123,9 @@ class Exercise(Base):
     prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
     cautions: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Case-folded title, and title + summary + steps, so search behaves alike on SQLite
-    # and PostgreSQL (SQLite's lower() only folds ASCII).
-    search_title: Mapped[str] = mapped_column(String(120), default="")
+    # and PostgreSQL (SQLite's lower() only folds ASCII). Folding can triple a title's
+    # length ("ß" is "ss", "ΐ" three characters), so the folded column is three times as wide.
+    search_title: Mapped[str] = mapped_column(String(TITLE_MAX * 3), default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
     # A hash of a built-in's source data, so re-seeding only touches what changed.
     source_hash: Mapped[str | None] = mapped_column(String(64))

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "tandem:pdf:"
+# Seconds one Redis call may take (connecting, or waiting for an answer); the config's
+# REDIS_TIMEOUT has the same default for the rate limiter.
+REDIS_TIMEOUT = 0.5
+# Seconds Redis is left alone after a failed call.
+RETRY_AFTER = 30
 
 
 class PdfCache(Protocol):
@@ -82,35 +88,74 @@ class MemoryCache:
 class RedisCache:
     """Shared by every worker process; entries expire after `ttl` seconds.
 
-    A Redis outage must not stop PDFs: errors are logged and the PDF is rendered again.
+    A Redis outage must not stop PDFs, nor slow them: each call waits at most `timeout`
+    seconds, and after a failure Redis is left alone for RETRY_AFTER seconds, so a hung
+    server costs one request half a second, not every request. Meanwhile PDFs are simply
+    rendered again (no copy is kept in memory instead: they hold clinical data, and the
+    shared copy's short TTL is the point). The outage is logged once, and the recovery.
     """
 
-    def __init__(self, url: str, ttl: int, max_entry_bytes: int) -> None:
+    def __init__(
+        self, url: str, ttl: int, max_entry_bytes: int, timeout: float = REDIS_TIMEOUT
+    ) -> None:
         import redis
 
         self.ttl = ttl
         self.max_entry_bytes = max_entry_bytes
         self._client: Any = redis.Redis.from_url(
-            url, socket_timeout=0.5, socket_connect_timeout=0.5
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
+        self._lock = threading.Lock()
+        self._retry_at = 0.0  # monotonic time before which Redis is not asked
+        self._down = False
+
+    def _usable(self) -> bool:
+        return time.monotonic() >= self._retry_at
+
+    def _failed(self) -> None:
+        with self._lock:
+            self._retry_at = time.monotonic() + RETRY_AFTER
+            first, self._down = not self._down, True
+        if first:  # a cache miss, not an error page; said once per outage
+            log.warning(
+                "PDF cache (Redis) unavailable; rendering PDFs without it, trying again "
+                "every %d seconds",
+                RETRY_AFTER,
+                exc_info=True,
+            )
+
+    def _answered(self) -> None:
+        if self._down:
+            with self._lock:
+                recovered, self._down = self._down, False
+            if recovered:
+                log.info("PDF cache (Redis) is answering again")
 
     def get(self, key: str) -> bytes | None:
+        if not self._usable():
+            return None
         try:
             pdf = self._client.get(KEY_PREFIX + key)
-        except Exception:  # a cache miss, not an error page
-            log.warning("PDF cache (Redis) unavailable; rendering instead", exc_info=True)
+        except Exception:
+            self._failed()
             return None
+        self._answered()
         return pdf if isinstance(pdf, bytes) else None
 
     def set(self, key: str, pdf: bytes) -> None:
-        if len(pdf) > self.max_entry_bytes:
+        if len(pdf) > self.max_entry_bytes or not self._usable():
             return
         try:
             self._client.set(KEY_PREFIX + key, pdf, ex=self.ttl)
-        except Exception:  # the PDF was made; only the cached copy is lost
-            log.warning("PDF cache (Redis) unavailable; not cached", exc_info=True)
+        except Exception:  # the PDF was made; only the shared copy is lost
+            self._failed()
+            return
+        self._answered()
 
     def clear(self) -> None:
-        keys = list(self._client.scan_iter(match=KEY_PREFIX + "*", count=500))
-        for start in range(0, len(keys), 500):
-            self._client.delete(*keys[start : start + 500])
+        try:
+            keys = list(self._client.scan_iter(match=KEY_PREFIX + "*", count=500))
+            for start in range(0, len(keys), 500):
+                self._client.delete(*keys[start : start + 500])
+        except Exception:  # entries left behind expire after the TTL
+            self._failed()

@@ -3,18 +3,21 @@
 This module runs inside the render process (see worker.py); the web process never
 imports WeasyPrint. One Engine serves many renders and keeps what is costly to rebuild:
 the font configuration (a fresh one reloads every font for each document, about 45 ms
-per handout) and the parsed stylesheets (re-read only when the file changes).
+per handout) and the parsed stylesheets (re-read only when the file changes). When the
+system's fonts change (see fonts.py), both are built again before the next render.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from weasyprint import CSS, HTML, Document
 from weasyprint.html import UA_COUNTER_STYLE
 from weasyprint.text.fonts import FontConfiguration
 
+from therapy.pdf import fonts
 from therapy.pdf.errors import PdfTooLarge
 from therapy.pdf.fetcher import StaticFetcher, static_base_url
 from therapy.pdf.job import PAPER_SIZES, RenderJob
@@ -33,6 +36,8 @@ WRITE_OPTIONS = {
     "pdf_tags": False,
 }
 
+
+FONTS_CHECK = 5.0  # seconds between looks at the system's font folders
 
 UA_STYLESHEET = CSS(
     string=(Path(__file__).with_name("ua.css")).read_text("utf-8"), counter_style=UA_COUNTER_STYLE
@@ -60,6 +65,26 @@ class Engine:
         self.font_config = FontConfiguration()
         self._stylesheets: dict[str, tuple[tuple[int, int], CSS]] = {}
         self._paper: dict[str, CSS] = {}
+        self._fonts_stamp = fonts.fonts_stamp()
+        self._fonts_checked = time.monotonic()
+
+    def refresh_fonts(self) -> bool:
+        """Start a new font configuration if the system's fonts changed; whether it did.
+
+        Looked at no more than every FONTS_CHECK seconds (a walk of the font folders takes
+        about a millisecond): installing a font package shows up in the next PDF after it.
+        """
+        now = time.monotonic()
+        if now - self._fonts_checked < FONTS_CHECK:
+            return False
+        self._fonts_checked = now
+        stamp = fonts.fonts_stamp()
+        if stamp == self._fonts_stamp:
+            return False
+        self._fonts_stamp = stamp
+        self.font_config = FontConfiguration()
+        self._stylesheets.clear()  # their @font-face rules belong to the old configuration
+        return True
 
     def stylesheet(self, name: str) -> CSS:
         """The parsed static stylesheet `name`, parsed again only when the file changes."""
@@ -89,6 +114,7 @@ class Engine:
 
     def render(self, job: RenderJob) -> bytes:
         """Lay out every document, refuse past the page cap, then write one PDF."""
+        self.refresh_fonts()
         documents: list[Document] = []
         pages = 0
         for html in job.documents:

@@ -247,6 +247,23 @@ def _alone(values: Sequence[float | None]) -> tuple[tuple[str, Any], ...]:
     return (("show_dots", True),) if sum(v is not None for v in values) == 1 else ()
 
 
+# Each series keeps its place (and so its class, serie-N, and colour) whether or not it has
+# anything to draw: the stylesheet, the legend's swatches and the tests rely on it.
+SERIES_A, SERIES_B, SERIES_GAP, SERIES_CHANGES, SERIES_CUTOFF = range(5)
+
+
+def _padded(spec: LineSpec) -> tuple[list[str], int]:
+    """The x labels, and how many blank weeks were added before the first.
+
+    A line needs two x positions: with one week only, a blank week either side lets the
+    cut-off run across the chart (the single answers stay in the middle).
+    """
+    labels = axis_labels(spec.days, 8 if spec.wide else 4)
+    if len(spec.days) == 1 and spec.cutoff is not None:
+        return ["", *labels, ""], 1
+    return labels, 0
+
+
 def _render_line(spec: LineSpec) -> str:
     # Past a year of weeks the dots merge into the line, and on the small practice charts
     # they crowd it: lines alone read better there (reliable changes stay ringed). A week
@@ -254,57 +271,58 @@ def _render_line(spec: LineSpec) -> str:
     # table lists the week with a dash), so a partner who answers every other week still
     # has a line.
     dots = spec.wide and len(spec.days) <= MANY_POINTS
+    labels, before = _padded(spec)
+    after = len(labels) - len(spec.days) - before
+
+    def points(values: Sequence[float | None]) -> list[Any]:
+        values = values or (None,) * len(spec.days)
+        return [None] * before + _points(values) + [None] * after
+
     name_a, name_b = spec.names
+    cutoff = [] if spec.cutoff is None else [spec.cutoff] * len(labels)
     series = [
-        _Series(name_a, _points(spec.partner_a), "stroke-width:3", options=_alone(spec.partner_a)),
+        _Series(name_a, points(spec.partner_a), "stroke-width:3", options=_alone(spec.partner_a)),
         _Series(
             name_b,
-            _points(spec.partner_b),
+            points(spec.partner_b),
             "stroke-width:3;stroke-dasharray:8,5",
             options=(("dots_size", 5), *_alone(spec.partner_b)),
         ),
-    ]
-    if spec.gap:
-        series.append(
-            _Series(
-                "Difference between them",
-                _points(spec.gap),
-                "stroke-width:1.5;stroke-dasharray:2,4",
-                options=(("dots_size", 2), *_alone(spec.gap)),
-            )
-        )
-    if spec.changes and any(value is not None for value in spec.changes):
+        _Series(
+            "Difference between them",
+            points(spec.gap),
+            "stroke-width:1.5;stroke-dasharray:2,4",
+            options=(("dots_size", 2), *_alone(spec.gap)),
+        ),
         # The ring's look is the series' CSS, not a style on each point: WeasyPrint parses
         # an element's style attribute every time it draws one.
-        series.append(
-            _Series(
-                "Reliable change (ringed)",
-                _points(spec.changes),
-                "stroke:none",
-                CHANGE_MARKER,
-                (("stroke", False), ("show_dots", True), ("dots_size", 9)),
-            )
-        )
-    if spec.cutoff is not None:
-        series.append(
-            _Series(
-                f"Cut-off {spec.cutoff:g}",
-                [spec.cutoff] * len(spec.days),
-                "stroke-width:2;stroke-dasharray:12,6",
-                options=(("show_dots", False),),
-            )
-        )
+        _Series(
+            "Reliable change (ringed)",
+            points(spec.changes),
+            "stroke:none",
+            CHANGE_MARKER,
+            (("stroke", False), ("show_dots", True), ("dots_size", 9)),
+        ),
+        _Series(
+            "Cut-off" if spec.cutoff is None else f"Cut-off {spec.cutoff:g}",
+            cutoff,
+            "stroke-width:2;stroke-dasharray:12,6",
+            options=(("show_dots", False),),
+        ),
+    ]
     css = THEME + "".join(
         _series_css(index, COLOURS[index % len(COLOURS)], one.line, one.dots)
         for index, one in enumerate(series)
     )
+    options = _options(spec.days, spec.wide)
+    options["x_labels"] = labels
     chart = pygal.Line(
         range=(spec.minimum, spec.maximum),
         y_labels=_y_labels(spec.minimum, spec.maximum),
         dots_size=3.5,
         show_dots=dots,
         css=["inline:" + css],
-        **_options(spec.days, spec.wide),
+        **options,
     )
     for one in series:
         chart.add(one.name, one.values, **dict(one.options))

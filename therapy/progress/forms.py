@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from wtforms import BooleanField, DateField, TextAreaField
+from wtforms import BooleanField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from therapy.forms import BaseForm
+from therapy.parsing import BoundedDateField
 
 SUMMARY_MAX = 4000
 
 
-class RangeDateField(DateField):
+class RangeDateField(BoundedDateField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         try:
             super().process_formdata(valuelist)

@@ -108,6 +108,15 @@ class Chart:
     def has_data(self) -> bool:
         return bool(self.rows)
 
+    def answered(self, role: str) -> int:
+        """How many weeks partner `role` answered: the legend names only what is drawn."""
+        return sum(1 for row in self.rows if getattr(row, role) is not None)
+
+    @property
+    def gaps(self) -> int:
+        """How many weeks both partners answered (each a point of the difference line)."""
+        return sum(1 for row in self.rows if row.gap is not None)
+
     def table(self, couple_view: bool) -> list[tuple[str, str, str, str, bool]]:
         """Week by week, as the table shows it: week, A, B, difference, large gap."""
         return [
@@ -326,13 +335,17 @@ def _alt(title: str, rows: tuple[Row, ...], name_a: str, name_b: str, cutoff: fl
     if not rows:
         return f"{title}: no answers in this period."
 
-    def latest(pick: str) -> str:
-        cells = [getattr(r, pick) for r in rows if getattr(r, pick) is not None]
-        return f"{cells[-1].value:g}" if cells else "no answers"
+    def partner(name: str, pick: str, line: str) -> str:
+        values = [getattr(r, pick).value for r in rows if getattr(r, pick) is not None]
+        if not values:
+            return f"no answers from {name}"
+        if len(values) == 1:
+            return f"{name} one point, {values[0]:g}"
+        return f"{name} {line}, latest {values[-1]:g}"
 
     text = (
         f"Line chart of {title} from {_label(rows[0].week)} to {_label(rows[-1].week)}: "
-        f"{name_a} solid line, latest {latest('a')}; {name_b} dashed line, latest {latest('b')}."
+        f"{partner(name_a, 'a', 'solid line')}; {partner(name_b, 'b', 'dashed line')}."
     )
     if cutoff is not None:
         text += f" A dashed level line marks the cut-off at {cutoff:g}."

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from wtforms import (
-    DateField,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -18,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from therapy.forms import BaseForm, WholeNumberField
 from therapy.models import TherapySession
+from therapy.parsing import BoundedDateField
 from therapy.sessions.services import NOTE_FIELDS, notes_shown
 
 NOTES_MAX = 20_000
@@ -31,7 +31,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class SessionForm(BaseForm):
-    date = DateField(
+    date = BoundedDateField(
         "Date",
         validators=[Optional()],
         description="Leave empty for a draft you will schedule later.",

@@ -22,9 +22,9 @@ from therapy.models import (
     TherapySession,
     utcnow,
 )
+from therapy.parsing import parse_id, parse_int, parse_signed_int, valid_id
 from therapy.sessions import merge
 
-MAX_ID = 2**31 - 1
 MAX_ITEMS = 40
 
 
@@ -37,7 +37,7 @@ def get_session_or_404(session_id: int, *, for_update: bool = False) -> TherapyS
     second works on what the first saved (SQLite's BEGIN IMMEDIATE already makes writers
     take turns).
     """
-    if not 0 < session_id <= MAX_ID:
+    if not valid_id(session_id):
         abort(404)
     session = db.session.get(
         TherapySession, session_id, with_for_update=for_update, populate_existing=for_update
@@ -399,15 +399,10 @@ class PlanResult:
 NOTE_MAX = 2000
 
 
-def _parse_int(raw: str) -> int | None:
-    raw = raw.strip()
-    return int(raw) if raw.isdigit() and len(raw) <= 6 else None
-
-
 def _parse_ids(raw: list[str]) -> list[int]:
     """Item ids in the order given, each once; anything that is not an id is dropped."""
     ids: list[int] = []
-    for item_id in (_parse_int(part) for part in raw):
+    for item_id in (parse_id(part) for part in raw):
         if item_id is not None and item_id not in ids:
             ids.append(item_id)
     return ids
@@ -439,14 +434,14 @@ def parse_plan_form(form: Any) -> PlanChange:
     move = form.get("move", "")
     if move:
         item_raw, _, position_raw = move.partition(":")
-        item_id = _parse_int(item_raw)
-        position = int(position_raw) if position_raw.lstrip("-").isdigit() else None
-        if item_id is None or position is None or abs(position) > 10_000:
+        item_id = parse_id(item_raw)
+        position = parse_signed_int(position_raw, bound=10_000)
+        if item_id is None or position is None:
             raise PlanError("That move was not understood; nothing was changed.")
         change.move = (item_id, position)
     remove = form.get("remove", "")
     if remove:
-        change.remove = _parse_int(remove)
+        change.remove = parse_id(remove)
         if change.remove is None:
             raise PlanError("That exercise was not understood; nothing was changed.")
     return change
@@ -457,7 +452,7 @@ def _validate_edits(change: PlanChange) -> dict[int, str]:
     from therapy.forms import CONTROL_CHARACTERS
 
     for item_id, edit in change.edits.items():
-        minutes = _parse_int(edit.minutes)
+        minutes = parse_int(edit.minutes)
         if minutes is None or not 1 <= minutes <= 240:
             errors[item_id] = "Give the minutes as a whole number from 1 to 240."
         elif len(edit.note) > NOTE_MAX:

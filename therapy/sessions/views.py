@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -19,6 +19,7 @@ from therapy.handouts.services import prepare_session_handout
 from therapy.library import services as library
 from therapy.library.forms import LibrarySearchForm, practice_options
 from therapy.models import Couple, Exercise, PlanTemplate, SessionStatus, TherapySession, utcnow
+from therapy.parsing import parse_id, parse_int
 from therapy.sessions import services
 from therapy.sessions.forms import NewSessionForm, NotesForm, SessionForm, TemplateForm
 
@@ -111,10 +112,10 @@ def _start_from(session: TherapySession, source: str) -> int:
     if source == "previous":
         previous = services.previous_session(session)
         specs = services.plan_as_specs(previous) if previous else []
-    elif source.startswith("template:") and source[9:].isdigit():
+    elif source.startswith("template:") and (template_id := parse_id(source[9:])):
         template = db.session.scalar(
             select(PlanTemplate).where(
-                PlanTemplate.id == int(source[9:]), PlanTemplate.owner_id == current_user.id
+                PlanTemplate.id == template_id, PlanTemplate.owner_id == current_user.id
             )
         )
         specs = list(template.items) if template else []
@@ -134,7 +135,7 @@ def _picker(session: TherapySession, couple: Couple) -> dict[str, Any]:
         query = library.LibraryQuery(
             text=form.q.data or "",
             practice=form.practice.data or "",
-            max_minutes=int(form.minutes.data) if form.minutes.data else None,
+            max_minutes=parse_int(form.minutes.data, maximum=240),
             setting=form.setting.data or "",
             who=form.who.data or "",
             starred_first=True,
@@ -191,18 +192,21 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
 
 def _back(session: TherapySession, moved: str = "") -> Response:
     """Back to the builder, keeping the picker's search (and where focus should land)."""
-    query = request.form.get("picker", "")
+    # The picker's query string comes back from the form: rebuild it from its own
+    # arguments, so nothing else (a line break, a header) reaches the Location.
+    picker = parse_qsl(request.form.get("picker", "")[:2000])
+    args = [(key, value) for key, value in picker if key in PICKER_ARGS]
     if moved:
-        query = f"{query}&moved={moved}" if query else f"moved={moved}"
+        args.append(("moved", moved))
     target = url_for("sessions.builder", session_id=session.id)
-    return redirect(f"{target}?{query}" if query else target)
+    return redirect(f"{target}?{urlencode(args)}" if args else target)
 
 
 @bp.get("/sessions/<int:session_id>")
 def builder(session_id: int) -> tuple[str, int]:
     # After Move up/down, keep keyboard focus on the same button of the moved exercise.
     item_raw, _, direction = request.args.get("moved", "").partition("-")
-    moved = int(item_raw) if item_raw.isdigit() and len(item_raw) < 10 else None
+    moved = parse_id(item_raw)
     return render_builder(
         services.get_session_or_404(session_id),
         moved=moved,
@@ -283,10 +287,8 @@ def _flash_plan_saved(change: services.PlanChange, result: services.PlanResult) 
 @bp.post("/sessions/<int:session_id>/items")
 def add_item(session_id: int) -> Response | tuple[str, int]:
     session = services.get_session_or_404(session_id, for_update=True)
-    raw = request.form.get("exercise_id", "")
-    exercise = None
-    if raw.isdigit() and len(raw) <= 9:
-        exercise = _visible_exercises([int(raw)]).get(int(raw))
+    exercise_id = parse_id(request.form.get("exercise_id"))
+    exercise = _visible_exercises([exercise_id]).get(exercise_id) if exercise_id else None
     if exercise is None or exercise.archived_at is not None:
         return render_builder(
             session,
