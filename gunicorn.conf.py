@@ -85,6 +85,10 @@ class Logger(glogging.Logger):
 
 logger_class = Logger
 
-# The PDF render processes start on a worker's first PDF (about a second), not when the
-# worker boots: therapy.pdf has no public call to start them early, so there is no
-# post_worker_init hook here.
+
+def post_worker_init(worker: object) -> None:
+    """Start the worker's PDF render process as it boots (in the background), so the first
+    PDF after a start or a max_requests restart does not wait for it (about a second)."""
+    from therapy import pdf
+
+    pdf.warm_up(worker.wsgi)  # type: ignore[attr-defined]  (None for a non-Tandem app)

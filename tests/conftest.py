@@ -54,6 +54,8 @@ def base_config(database_url: str) -> dict[str, Any]:
         "ARGON2_MEMORY_COST": 1024,
         "ARGON2_PARALLELISM": 1,
         "RATELIMIT_STORAGE_URI": REDIS_URL or "memory://",
+        # No handout made ahead after every plan save (tests/test_perf.py turns it on).
+        "PDF_RENDER_AHEAD": False,
     }
 
 

@@ -29,6 +29,11 @@ ANONYMOUS_ENDPOINTS = frozenset({"static"})
 # Endpoints a page's script calls on its own (not the therapist's doing): they check the
 # timeouts but do not count as activity, or an open tab would keep itself signed in.
 PASSIVE_ENDPOINTS = frozenset({"auth.session_status"})
+# Activity moves the idle clock in the cookie at most once a minute: writing it on every
+# request re-signed and re-sent the session cookie with every page. The idle limit then
+# holds to within a minute, always on the early side (the stored time is never later
+# than the real last activity). "Stay signed in" always writes it.
+TOUCH_EVERY_SECONDS = 60
 
 
 def now() -> float:
@@ -178,9 +183,13 @@ def enforce_timeouts() -> Response | None:
         logout_user()
         session.clear()
         return _sign_in_again(reason, ended_now=True)
-    if request.endpoint not in PASSIVE_ENDPOINTS:
+    if request.endpoint not in PASSIVE_ENDPOINTS and _touch_due():
         touch()
     return None
+
+
+def _touch_due() -> bool:
+    return now() - session.get("seen_at", 0) >= TOUCH_EVERY_SECONDS
 
 
 # Pages an anonymous visitor may post to: a stale form there is just a stale form.

@@ -17,6 +17,7 @@ import segno
 from flask import abort, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from therapy import audit, timeutil
@@ -435,7 +436,17 @@ def mark_reviewed(checkin: CheckIn) -> bool:
 @timeline_source
 def _checkin_entries(couple: Couple) -> Iterable[TimelineEntry]:
     names = {p.role: p.first_name for p in couple.partners}
-    rows = db.session.scalars(select(CheckIn).where(CheckIn.couple_id == couple.id))
+    # Only the columns shown: whole check-ins would also load their ratings, homework and
+    # scores (three more queries and every row of them) for a line of text each.
+    rows = db.session.execute(
+        select(
+            CheckIn.id,
+            CheckIn.on_date,
+            CheckIn.partner_role,
+            CheckIn.entered_by,
+            CheckIn.reviewed_at,
+        ).where(CheckIn.couple_id == couple.id)
+    )
     for checkin in rows:
         how = "entered in session" if checkin.entered_by == "therapist" else "sent by link"
         state = "reviewed" if checkin.reviewed_at else "not reviewed yet"
@@ -735,6 +746,8 @@ def latest_week(couple: Couple) -> list[CheckIn]:
         select(CheckIn)
         .where(CheckIn.couple_id == couple.id, CheckIn.on_date >= latest - WEEK)
         .order_by(CheckIn.on_date.desc(), CheckIn.id.desc())
+        # The suggestions read the ratings only; homework and scores stay unloaded.
+        .options(lazyload(CheckIn.homework), lazyload(CheckIn.scores))
     )
     chosen: dict[str, CheckIn] = {}
     for checkin in rows:

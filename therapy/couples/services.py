@@ -535,8 +535,16 @@ SESSION_STATUS_LABELS = {
 
 @timeline_source
 def _session_entries(couple: Couple) -> Iterable[TimelineEntry]:
-    sessions = db.session.scalars(
-        select(TherapySession).where(TherapySession.couple_id == couple.id)
+    # Only the columns shown: whole sessions would also load their plans and focus.
+    sessions = db.session.execute(
+        select(
+            TherapySession.id,
+            TherapySession.number,
+            TherapySession.status,
+            TherapySession.minutes,
+            TherapySession.starts_at,
+            TherapySession.created_at,
+        ).where(TherapySession.couple_id == couple.id)
     )
     for session in sessions:
         status = SESSION_STATUS_LABELS.get(session.status, session.status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -10,7 +11,8 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from flask import current_app, render_template
+from flask import copy_current_request_context, current_app, render_template
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -26,7 +28,7 @@ from therapy.handouts.data import (
 )
 from therapy.models import Couple, Exercise, SessionStatus, TherapySession, User
 from therapy.pdf import fonts
-from therapy.sessions.services import snapshot_of
+from therapy.sessions.services import get_session_or_404, snapshot_of
 
 STYLESHEET = "css/handout.css"
 # Each partner's check-in link on a page of its own (shared with the link card).
@@ -143,6 +145,34 @@ def prepare_handout_pdf(handout: Handout) -> threading.Thread:
     return pdf.render_pdf_later(
         handout_html(handout), paper=handout.paper, stylesheets=[STYLESHEET]
     )
+
+
+AHEAD_THREAD = "tandem-handout-ahead"
+
+
+def prepare_session_handout(session_id: int) -> threading.Thread | None:
+    """After a plan is saved or a session marked held: make the session's handout PDF in
+    the background, so Print is a cache hit. Nothing of it delays the response.
+
+    The thread loads the session afresh (scoped to the signed-in therapist, in a copy of
+    this request's context) once the plan is committed. It makes the plain handout only:
+    one with check-in links carries live tokens and is never cached, so never made ahead.
+    """
+    if not current_app.config["PDF_RENDER_AHEAD"]:
+        return None
+
+    @copy_current_request_context
+    def prepare() -> None:
+        try:
+            handout = handout_for_session(get_session_or_404(session_id), current_user)
+            if handout.items:
+                handout_pdf(handout)
+        except Exception:  # Print renders again and says what went wrong
+            logging.getLogger(__name__).info("Making a handout ahead failed", exc_info=True)
+
+    thread = threading.Thread(target=prepare, name=AHEAD_THREAD, daemon=True)
+    thread.start()
+    return thread
 
 
 def handouts_pdf(handouts: Sequence[Handout], paper: str | None = None) -> bytes:

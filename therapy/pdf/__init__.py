@@ -39,6 +39,7 @@ __all__ = [
     "init_app",
     "render_pdf",
     "render_pdf_later",
+    "warm_up",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ DEFAULTS: dict[str, object] = {
     # Render children per web process (~100 MB each); more than one only start when
     # renders overlap, e.g. a batch, which lays out one document per child at once.
     "PDF_PROCESSES": min(os.cpu_count() or 1, 4),
+    # Make a session's handout in the background when its plan is saved or it is marked
+    # held, so Print is a cache hit (tests turn it off: most of them never print).
+    "PDF_RENDER_AHEAD": True,
 }
 
 # Part of every cache key: bump when the engine's output changes for the same input.
@@ -262,6 +266,25 @@ def render_pdf_later(
             log.info("Rendering a PDF ahead failed", exc_info=True)
 
     thread = threading.Thread(target=render, name="tandem-pdf-ahead", daemon=True)
+    thread.start()
+    return thread
+
+
+def warm_up(app: Flask) -> threading.Thread | None:
+    """Start the app's render process in the background (gunicorn.conf.py calls it when a
+    worker boots), so the first PDF after a start does not wait about a second for it.
+    None for an app without Tandem's PDF service."""
+    pdf_service = app.extensions.get("tandem_pdf")
+    if not isinstance(pdf_service, PdfService):
+        return None
+
+    def start() -> None:
+        try:
+            pdf_service.process.start()
+        except Exception:  # the first render starts it again and reports what failed
+            log.warning("Starting the PDF render process early failed", exc_info=True)
+
+    thread = threading.Thread(target=start, name="tandem-pdf-warm-up", daemon=True)
     thread.start()
     return thread
 

@@ -94,6 +94,11 @@ class RenderProcess:
             raise PdfTooLarge(job.max_pages, payload)
         raise PdfError(str(payload))
 
+    def start(self) -> None:
+        """Start the child now, if it is not running, instead of on the first render."""
+        with self._lock:
+            self._ensure_started()
+
     def stop(self) -> None:
         """End the child (it is started again on the next render)."""
         with self._lock:
@@ -175,6 +180,10 @@ class RenderPool:
     def pid(self) -> int | None:
         """The process id of the child returned last (the next lone render's), while it runs."""
         return self._last.pid
+
+    def start(self) -> None:
+        """Start the child a lone render uses next; the others still start on demand."""
+        self._last.start()
 
     def render(self, job: RenderJob, timeout: float) -> bytes:
         """Render on an idle child; waiting for one counts against `timeout` too."""

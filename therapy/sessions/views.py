@@ -15,6 +15,7 @@ from wtforms import SelectChoice
 from therapy import timeutil
 from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
+from therapy.handouts.services import prepare_session_handout
 from therapy.library import services as library
 from therapy.library.forms import LibrarySearchForm, practice_options
 from therapy.models import Couple, Exercise, PlanTemplate, SessionStatus, TherapySession, utcnow
@@ -231,6 +232,7 @@ def save_plan(session_id: int) -> Response | tuple[str, int]:
         )
     if result.errors or result.conflicts:
         return _plan_refused(session, change, result)
+    prepare_session_handout(session.id)
     _flash_plan_saved(change, result)
     if change.move is not None and change.remove is None:
         item_id, position = change.move
@@ -303,6 +305,7 @@ def add_item(session_id: int) -> Response | tuple[str, int]:
         return render_builder(session, status=422, plan_error=str(error))
     services.touch(session)
     db.session.commit()
+    prepare_session_handout(session.id)
     flash(f"Added “{exercise.title}”.", "success")
     return _back(session)
 
@@ -332,6 +335,7 @@ def details(session_id: int) -> Response | tuple[str, int]:
         return render_builder(
             session, status=409, details_form=form, details_open=True, conflicts=result.conflicts
         )
+    prepare_session_handout(session.id)  # its date prints on the handout
     flash("The session details are saved.", "success")
     return _back(session)
 
@@ -361,6 +365,7 @@ def start_from(session_id: int) -> Response:
     session = services.get_session_or_404(session_id, for_update=True)
     added = _start_from(session, request.form.get("source", ""))
     if added:
+        prepare_session_handout(session.id)
         flash(f"Added {added} exercises.", "success")
     else:
         flash("There was nothing to add from there.", "info")
@@ -407,6 +412,8 @@ def notes(session_id: int) -> str | Response | tuple[str, int]:
             session, form.typed(), form.shown(), version=form.version.data or "", held=held
         )
         if not result.conflicts:
+            if held:
+                prepare_session_handout(session.id)
             _flash_notes_saved(session, result, held=held)
             return redirect(url_for("sessions.notes", session_id=session.id))
         conflicts = result.conflicts
