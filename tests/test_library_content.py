@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 import textstat
@@ -131,3 +132,64 @@ def test_a_practice_without_a_question_is_refused(tmp_path):
     (tmp_path / "humor.toml").write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(catalog.LibraryDataError, match="question"):
         catalog.load.__wrapped__(tmp_path)
+
+
+def _one_more_exercise(key: str, extra: str = "") -> str:
+    return (
+        f'[[exercises]]\nkey = "{key}"\ntitle = "T"\nsummary = "S"\nwhy = "W"\n'
+        'when = "N"\nminutes = 10\nsetting = "homework"\nwho = "together"\n'
+        'format = "game"\ntracking = "none"\nsensitive = []\nsteps = ["a", "b", "c"]\n'
+        f'prompts = ["p", "q"]\ncautions = []\n{extra}'
+    )
+
+
+def test_a_file_of_more_exercises_joins_its_practice(tmp_path):
+    source = catalog.DATA_DIR / "humor.toml"
+    (tmp_path / "humor.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "humor.more.toml").write_text(
+        'extends = "humor"\n'
+        + _one_more_exercise("humor-extra", 'requires = ["humor-extra-first"]\n')
+        + _one_more_exercise("humor-extra-first", 'lineage = "Our own."\n'),
+        encoding="utf-8",
+    )
+    (humor,) = catalog.load.__wrapped__(tmp_path)
+    keys = [e.key for e in humor.exercises]
+    assert keys[-2:] == ["humor-extra", "humor-extra-first"]
+    assert humor.exercises[-2].requires == ("humor-extra-first",)
+    assert humor.exercises[-1].lineage == "Our own."
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "reason"),
+    [
+        (
+            "humor.more.toml",
+            'extends = "humor"\n' + _one_more_exercise("humor-x", 'requires = ["nope"]\n'),
+            "nope",
+        ),
+        ("humor.more.toml", 'extends = "conflict"\n' + _one_more_exercise("conflict-x"), "named"),
+        (
+            "growth.more.toml",
+            'extends = "growth"\n' + _one_more_exercise("growth-x"),
+            "no practice",
+        ),
+        (
+            "humor.more.toml",
+            'extends = "humor"\nname = "X"\n' + _one_more_exercise("humor-x"),
+            "only",
+        ),
+    ],
+)
+def test_more_exercises_that_do_not_fit_are_refused(tmp_path, name, body, reason):
+    source = catalog.DATA_DIR / "humor.toml"
+    (tmp_path / "humor.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / name).write_text(body, encoding="utf-8")
+    with pytest.raises(catalog.LibraryDataError, match=reason):
+        catalog.load.__wrapped__(tmp_path)
+
+
+def test_a_new_lineage_or_prerequisite_changes_the_digest():
+    conflict = next(p for p in catalog.load() if p.slug == "conflict")
+    pause = next(e for e in conflict.exercises if e.key == "conflict-pause-plan")
+    assert pause.digest() != replace(pause, lineage="Somewhere").digest()
+    assert pause.digest() != replace(pause, requires=("conflict-gentle-start",)).digest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -14,7 +14,11 @@ from typing import Any
 from therapy.models.library import Format, PracticeKind, Setting, Tracking, Who
 
 DATA_DIR = Path(__file__).parent / "data"
-SENSITIVE_KINDS = ("conflict", "vulnerability")
+# What can make an exercise unsafe for some couples (structured risk tags, never free text):
+# conflict work, vulnerable sharing, something that could be turned into a control tactic
+# (schedules, whereabouts, lists of demands, time-outs), physical closeness or sex, and
+# affairs or broken trust.
+SENSITIVE_KINDS = ("conflict", "vulnerability", "control", "touch", "betrayal")
 # Exercises in these practices always involve that kind of work.
 SENSITIVE_PRACTICES = {"conflict": "conflict", "vulnerability": "vulnerability"}
 MIN_STEPS = 3
@@ -51,6 +55,10 @@ class ExerciseData:
     stop_safely: str
     prompts: tuple[str, ...]
     cautions: tuple[str, ...]
+    # Keys of exercises a couple should have done first (a pause plan, say).
+    requires: tuple[str, ...] = ()
+    # Where the idea comes from, for the therapist; never printed for couples.
+    lineage: str = ""
 
     def couple_text(self) -> list[str]:
         """Everything the couple reads (cautions are for the therapist only)."""
@@ -67,7 +75,12 @@ class ExerciseData:
 
     def digest(self) -> str:
         """A stable hash of the source data, to notice when a built-in changed."""
-        encoded = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False).encode()
+        fields = asdict(self)
+        # Fields added later count only when set, so adding one changes no existing digest.
+        for name in ("requires", "lineage"):
+            if not fields[name]:
+                del fields[name]
+        encoded = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(encoded).hexdigest()
 
 
@@ -156,16 +169,37 @@ def parse_exercise(raw: dict[str, Any], practice: str, where: str) -> ExerciseDa
         stop_safely=stop_safely,
         prompts=prompts,
         cautions=cautions,
+        requires=_texts(raw, "requires", where),
+        lineage=_text(raw, "lineage", where, limit=400, optional=True),
     )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise LibraryDataError(f"{path.name}: not valid TOML: {exc}") from exc
+
+
+def parse_more(path: Path) -> tuple[str, tuple[ExerciseData, ...]]:
+    """A file of more exercises for a practice defined elsewhere (`extends = "<slug>"`)."""
+    where = path.name
+    raw = _read(path)
+    slug = _text(raw, "extends", where, limit=40)
+    if not path.stem.startswith(slug + "."):
+        raise LibraryDataError(f"{where}: a file extending '{slug}' must be named '{slug}.*.toml'")
+    if set(raw) - {"extends", "exercises"}:
+        raise LibraryDataError(f"{where}: only 'extends' and exercises belong in this file")
+    exercises = raw.get("exercises", [])
+    if not isinstance(exercises, list) or not exercises:
+        raise LibraryDataError(f"{where}: no exercises")
+    return slug, tuple(parse_exercise(e, slug, where) for e in exercises)
 
 
 def parse_file(path: Path) -> PracticeData:
     """Validate one practice or situation file and its exercises."""
     where = path.name
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise LibraryDataError(f"{where}: not valid TOML: {exc}") from exc
+    raw = _read(path)
     slug = _text(raw, "slug", where, limit=40)
     if slug != path.stem:
         raise LibraryDataError(f"{where}: slug must match the file name")
@@ -195,10 +229,22 @@ def parse_file(path: Path) -> PracticeData:
 @cache
 def load(data_dir: Path = DATA_DIR) -> tuple[PracticeData, ...]:
     """Every practice and situation, practices first, each in display order."""
-    practices = tuple(parse_file(path) for path in sorted(data_dir.glob("*.toml")))
+    paths = sorted(data_dir.glob("*.toml"))
+    practices = tuple(parse_file(path) for path in paths if "." not in path.stem)
+    by_slug = {p.slug: p for p in practices}
+    for path in paths:
+        if "." in path.stem:
+            slug, more = parse_more(path)
+            if slug not in by_slug:
+                raise LibraryDataError(f"{path.name}: no practice or situation '{slug}'")
+            by_slug[slug] = replace(by_slug[slug], exercises=by_slug[slug].exercises + more)
+    practices = tuple(by_slug.values())
     keys = [e.key for p in practices for e in p.exercises]
     duplicates = {k for k in keys if keys.count(k) > 1}
     if duplicates:
         raise LibraryDataError(f"exercise keys used twice: {sorted(duplicates)}")
+    unknown = {r for p in practices for e in p.exercises for r in e.requires} - set(keys)
+    if unknown:
+        raise LibraryDataError(f"'requires' names exercises that do not exist: {sorted(unknown)}")
     kind_order = {PracticeKind.PRACTICE.value: 0, PracticeKind.SITUATION.value: 1}
     return tuple(sorted(practices, key=lambda p: (kind_order[p.kind], p.order)))
