@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 from flask_login import current_user
 
 
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def zone(name: str | None = None) -> ZoneInfo:
     """The named zone, else the signed-in therapist's, else UTC."""
     if name is None and current_user and current_user.is_authenticated:
         name = current_user.timezone
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return _zone(name or "UTC")
 
 
 def to_local(moment: datetime, name: str | None = None) -> datetime:
