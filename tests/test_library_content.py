@@ -28,6 +28,7 @@ SITUATIONS = {
     "long-distance",
     "disconnected",
     "emotional-support",
+    "leaning-out",
 }
 ALL = [exercise for practice in catalog.load() for exercise in practice.exercises]
 STOP_WORDS = ("pause", "break", "stop", "apart", "later", "come back")
