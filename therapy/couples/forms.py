@@ -364,7 +364,12 @@ class CaseloadFilterForm(BaseForm):
 class ShareForm(BaseForm):
     """Share a couple with another therapist."""
 
-    user_id = SelectField("Therapist", coerce=int, validate_choice=True)
+    user_id = SelectField(
+        "Therapist",
+        coerce=int,
+        validate_choice=True,
+        validators=[InputRequired("Choose a therapist.")],
+    )
     role = RadioField(
         "What they can do",
         choices=[
