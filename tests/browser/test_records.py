@@ -128,3 +128,44 @@ def test_records_request_download_and_delete_for_good(page, live_app, practice, 
     ).to_be_visible()
     with live_app.app_context():
         assert db.session.get(Couple, couple_id) is None
+
+
+def test_a_cotherapist_whose_share_ends_is_told_on_the_next_htmx_change(
+    browser, server, live_app, practice
+):
+    from sqlalchemy import select
+
+    from therapy.couples import sharing
+    from therapy.models import CoupleShare, PlanItem, TherapySession
+
+    couple_id = practice["couple_id"]
+    with live_app.app_context():
+        couple = db.session.get(Couple, couple_id)
+        owner = db.session.get(User, practice["owner"].id)
+        co_id = accounts.create_user("co@example.com", "Dr. Co Worker", TEST_PASSWORD).id
+        sharing.share_couple(couple, co_id, "cotherapist", private_answers=False, by=owner)
+        session_id = db.session.scalar(
+            select(TherapySession.id).where(TherapySession.couple_id == couple_id)
+        )
+        items_before = db.session.scalar(
+            select(db.func.count(PlanItem.id)).where(PlanItem.session_id == session_id)
+        )
+    context = browser.new_context(base_url=server.url, viewport=LAPTOP)
+    page = context.new_page()
+    sign_in(page, Account(co_id, "co@example.com", TEST_PASSWORD))
+    page.goto(f"/sessions/{session_id}")
+    add = page.get_by_role("list", name="Suggested exercises").get_by_role("button").first
+    expect(add).to_be_visible()
+    with live_app.app_context():
+        couple = db.session.get(Couple, couple_id)
+        owner = db.session.get(User, practice["owner"].id)
+        share_id = db.session.scalar(select(CoupleShare.id).where(CoupleShare.user_id == co_id))
+        sharing.revoke_share(couple, share_id, by=owner)
+    add.click()
+    expect(page.get_by_text("This record is no longer open to you")).to_be_visible()
+    with live_app.app_context():
+        items_after = db.session.scalar(
+            select(db.func.count(PlanItem.id)).where(PlanItem.session_id == session_id)
+        )
+    assert items_after == items_before
+    context.close()
