@@ -12,6 +12,7 @@ import pikepdf
 import pytest
 from sqlalchemy import func, select, text
 
+from tests.conftest import AuthActions
 from tests.records_helpers import fill_couple, read_zip, record_of
 from therapy.extensions import db
 from therapy.models import AuditEvent, Couple
@@ -304,7 +305,7 @@ def counts(app) -> dict[str, int]:
 
 
 def test_delete_needs_archiving_and_the_name_then_removes_every_row(
-    app, client, auth, therapist, filled
+    app, client, auth, therapist, filled, make_user
 ):
     first, second = filled
     auth.login(therapist)
@@ -340,6 +341,14 @@ def test_delete_needs_archiving_and_the_name_then_removes_every_row(
     assert event.detail == {"rows": {t: n for t, n in mine.items() if n}}
     assert "Alexia" not in json.dumps(event.detail) and "MARKONE" not in json.dumps(event.detail)
     assert client.get(f"/couples/{first.couple_id}").status_code == 404
+    # The administrator's audit log shows the number and the count, nothing else.
+    admin = make_user("admin@example.com", name="Admin", admin=True)
+    reader = app.test_client()
+    AuthActions(reader).login(admin)
+    log = reader.get("/admin/audit?action=couple.delete").get_data(as_text=True)
+    assert f"couple {first.couple_id}" in log
+    assert f"({sum(mine.values())} rows removed)" in log
+    assert "Alexia" not in log
 
 
 def test_delete_clears_cached_pdfs(app, client, auth, therapist, filled):

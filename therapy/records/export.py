@@ -355,7 +355,8 @@ def readme(record: Record, documents: list[Document], exported_at: datetime) -> 
     ]
     for name, rows in record.tables.items():
         note = TABLE_NOTES.get(name, f"Rows of the {name} table.")
-        lines.append(f"  tables.{name} ({len(rows)} rows): {note}")
+        count = f"{len(rows)} row" + ("" if len(rows) == 1 else "s")
+        lines.append(f"  tables.{name} ({count}): {note}")
     lines += ["", "PDFs", "----"]
     for document in documents:
         if document.data is not None:
