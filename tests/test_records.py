@@ -136,6 +136,9 @@ def test_cli_export_has_every_row_of_the_couple_and_none_of_another(app, runner,
     assert "token_hash" not in dump
     # The couple's audit trail comes along, the export itself included.
     actions = {event["action"] for event in record["audit_events"]}
+    assert all("address" not in event for event in record["audit_events"])
+    owner_names = {user["display_name"] for user in record["referenced"]["users"]}
+    assert "Dr. First" in owner_names
     assert {"link.create"} <= actions
     with app.app_context():
         exported_event = db.session.scalar(

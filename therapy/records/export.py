@@ -169,7 +169,9 @@ def audit_rows(rows: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     if not conditions:
         return []
     table = db.metadata.tables["audit_events"]
-    stmt = select(table).where(or_(*conditions)).order_by(table.c.at, table.c.id)
+    # The practice's network addresses are not part of the couple's record.
+    columns = [c for c in table.c if c.name != "address"]
+    stmt = select(*columns).where(or_(*conditions)).order_by(table.c.at, table.c.id)
     return [dict(r._mapping) for r in db.session.execute(stmt)]
 
 
@@ -186,8 +188,8 @@ def collect(couple_id: int, *, leave_out_private_of: str | None = None) -> Recor
             for column in left_out:
                 row.pop(column, None)
     record.tables = rows
-    record.referenced = _referenced(rows)
     record.audit = audit_rows(rows)
+    record.referenced = _referenced({**rows, "audit_events": record.audit})
     return record
 
 
@@ -350,7 +352,8 @@ def readme(record: Record, documents: list[Document], exported_at: datetime) -> 
         "at each other by their 'id' (a 'session_id' of 4 is the session with id 4).",
         "'referenced' names the things rows point at that are not part of the couple",
         "(practices, exercises, questionnaires, tags, and therapists by name only).",
-        "'audit_events' lists who opened, changed or printed this record, and when.",
+        "'audit_events' lists who opened, changed or printed this record, and when",
+        "(the practice's network addresses are left out).",
         "",
     ]
     for name, rows in record.tables.items():
