@@ -352,6 +352,11 @@ def test_the_caseload_shows_shared_couples_apart(app, world, make_couple):
     assert "Own &amp; Couple" in mine and "Alexia" not in mine
     assert "Alexia &amp; Samir" in shared and "Co-therapist" in shared
     assert "Shared with you" not in world.clients["stranger"].get("/couples").get_data(as_text=True)
+    # The caseload's search and status filter apply to the shared section too.
+    co = world.clients["cotherapist"]
+    assert "Shared with you" not in co.get("/couples?q=own").get_data(as_text=True)
+    assert "Alexia &amp; Samir" in co.get("/couples?q=alexia").get_data(as_text=True)
+    assert "Shared with you" not in co.get("/couples?archived=1").get_data(as_text=True)
     profile = world.clients["supervisor"].get(f"/couples/{world.couple_id}").get_data(as_text=True)
     assert "Shared with you as <strong>supervisor</strong>" in profile
     assert f'/couples/{world.couple_id}/edit"' not in profile

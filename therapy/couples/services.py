@@ -427,11 +427,14 @@ def session_times(owner_id: int, now: datetime) -> Any:
     )
 
 
-def caseload_filters(owner_id: int, query: CaseloadQuery) -> list[ColumnElement[bool]]:
+def caseload_filters(owner_id: int | None, query: CaseloadQuery) -> list[ColumnElement[bool]]:
+    """The caseload's conditions; `owner_id` None leaves ownership to the caller (the
+    couples shared with a therapist)."""
     conditions: list[ColumnElement[bool]] = [
-        Couple.owner_id == owner_id,
         Couple.archived_at.is_not(None) if query.archived else Couple.archived_at.is_(None),
     ]
+    if owner_id is not None:
+        conditions.append(Couple.owner_id == owner_id)
     if query.status:
         conditions.append(Couple.status == query.status)
     if query.tag_id is not None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from therapy import audit
+from therapy.couples.services import CaseloadQuery, caseload_filters
 from therapy.extensions import db
 from therapy.models import Couple, CoupleShare, ShareRole, User
 from therapy.parsing import valid_id
@@ -117,16 +118,19 @@ class SharedRow:
     since: datetime
 
 
-def shared_with(user: User, *, archived: bool = False) -> list[SharedRow]:
-    """Couples other therapists shared with this one, for the caseload's own section."""
+def shared_with(user: User, query: CaseloadQuery | None = None) -> list[SharedRow]:
+    """Couples other therapists shared with this one, for the caseload's own section,
+    with the caseload's search and status filter (tags are each therapist's own words:
+    a tag filter shows no shared couples)."""
+    query = query or CaseloadQuery()
+    if query.tag_id is not None:
+        return []
+    conditions = caseload_filters(None, query)
     rows = db.session.execute(
         select(Couple, CoupleShare.role, User.display_name, CoupleShare.created_at)
         .join(CoupleShare, CoupleShare.couple_id == Couple.id)
         .join(User, User.id == Couple.owner_id)
-        .where(
-            CoupleShare.user_id == user.id,
-            Couple.archived_at.is_not(None) if archived else Couple.archived_at.is_(None),
-        )
+        .where(CoupleShare.user_id == user.id, *conditions)
         .order_by(func.lower(Couple.label), Couple.id)
     )
     return [SharedRow(couple, role, owner, since) for couple, role, owner, since in rows]

@@ -69,7 +69,7 @@ def index() -> str:
         form=form,
         query=query,
         page=page,
-        shared=sharing.shared_with(current_user, archived=query.archived),
+        shared=sharing.shared_with(current_user, query),
         role_labels=access.ROLE_LABELS,
         sorts=services.SORTS,
         status_labels=services.STATUS_LABELS,
