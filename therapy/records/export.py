@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
 from flask import render_template
-from sqlalchemy import Table, or_, select, text
+from sqlalchemy import Table, func, or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from therapy import pdf, timeutil
@@ -237,11 +238,15 @@ def record_json(record: Record, exported_at: datetime) -> str:
 class Document:
     name: str
     about: str
+    html: str
+    paper: str
+    stylesheets: tuple[str, ...]
     data: bytes | None = None
     problem: str = ""
 
 
-def _pdfs(couple: Couple, therapist: User, *, couple_view: bool) -> list[Document]:
+def _documents(couple: Couple, therapist: User, *, couple_view: bool) -> list[Document]:
+    """Every agenda, handout and the report, as HTML ready to render."""
     from therapy.handouts import agenda as agendas
     from therapy.handouts import services as handouts
 
@@ -256,53 +261,38 @@ def _pdfs(couple: Couple, therapist: User, *, couple_view: bool) -> list[Documen
     for session in sessions:
         plan = agendas.agenda_for_session(session, therapist)
         documents.append(
-            _render(
+            Document(
                 f"pdf/session-{session.number}-agenda.pdf",
                 f"The therapist's agenda for session {session.number}.",
-                lambda plan=plan: agendas.agenda_pdf(plan),
+                agendas.agenda_html(plan),
+                plan.paper,
+                (agendas.AGENDA_STYLESHEET,),
             )
         )
         handout = handouts.handout_for_session(session, therapist)
         if handout.items:
             documents.append(
-                _render(
+                Document(
                     f"pdf/session-{session.number}-handout.pdf",
                     f"The couple's homework handout from session {session.number} (without "
                     "check-in links: those are made fresh when printed).",
-                    lambda handout=handout: handouts.handout_pdf(handout),
+                    handouts.handout_html(handout),
+                    handout.paper,
+                    (handouts.STYLESHEET,),
                 )
             )
-    documents.append(
-        _render(
-            "pdf/progress-report.pdf",
-            "The progress report over the whole time in therapy"
-            + (
-                ", as the couple would see it (no private answers, no session notes)."
-                if couple_view
-                else ", the therapist's version (private answers marked, notes included)."
-            ),
-            lambda: _report_pdf(couple, therapist, couple_view=couple_view),
-        )
-    )
+    documents.append(_report(couple, therapist, couple_view=couple_view))
     return documents
 
 
-def _render(name: str, about: str, make: Any) -> Document:
-    try:
-        return Document(name, about, make())
-    except pdf.PdfError as error:
-        return Document(name, about, None, error.message)
-
-
-def _report_pdf(couple: Couple, therapist: User, *, couple_view: bool) -> bytes:
+def _report(couple: Couple, therapist: User, *, couple_view: bool) -> Document:
     from therapy.progress import services as progress
     from therapy.progress.views import REPORT_STYLESHEETS
 
     today = timeutil.local_today()
+    checkins = db.metadata.tables["checkins"]
     first = db.session.scalar(
-        select(db.func.min(db.metadata.tables["checkins"].c.on_date)).where(
-            db.metadata.tables["checkins"].c.couple_id == couple.id
-        )
+        select(func.min(checkins.c.on_date)).where(checkins.c.couple_id == couple.id)
     )
     starts = [d for d in (couple.started_on, first, couple.created_at.date()) if d is not None]
     start = min(min(starts), today - timedelta(days=7))
@@ -316,7 +306,41 @@ def _report_pdf(couple: Couple, therapist: User, *, couple_view: bool) -> bytes:
         printed_on=today,
         for_couple=couple_view,
     )
-    return pdf.render_pdf(html, paper=therapist.paper_size, stylesheets=REPORT_STYLESHEETS)
+    about = "The progress report over the whole time in therapy" + (
+        ", as the couple would see it (no private answers, no session notes)."
+        if couple_view
+        else ", the therapist's version (private answers marked, notes included)."
+    )
+    return Document(
+        "pdf/progress-report.pdf",
+        about,
+        html,
+        therapist.paper_size,
+        tuple(REPORT_STYLESHEETS),
+    )
+
+
+def render_documents(documents: list[Document]) -> None:
+    """Render every document, as many at once as the app has render processes; each is
+    cached like the same PDF printed from its page. A document that cannot be made keeps
+    the reason, for the README."""
+    service = pdf.service()
+
+    def one(document: Document) -> None:
+        try:
+            document.data = service.render(
+                [document.html],
+                paper=document.paper,
+                stylesheets=document.stylesheets,
+                max_pages=service.max_pages,
+                timeout=service.timeout,
+            )
+        except pdf.PdfError as error:
+            document.problem = error.message
+
+    workers = max(1, min(service.process.size, len(documents)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tandem-export") as pool:
+        list(pool.map(one, documents))
 
 
 # --- the ZIP ---------------------------------------------------------------------------
@@ -385,7 +409,8 @@ def write_zip(
     """Write the couple's ZIP to `target` (a file opened for writing bytes)."""
     exported_at = utcnow()
     record = collect(couple.id, leave_out_private_of=leave_out_private_of)
-    documents = _pdfs(couple, therapist, couple_view=leave_out_private_of is not None)
+    documents = _documents(couple, therapist, couple_view=leave_out_private_of is not None)
+    render_documents(documents)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", readme(record, documents, exported_at))
         archive.writestr("record.json", record_json(record, exported_at))
