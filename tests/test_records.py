@@ -372,3 +372,23 @@ def test_delete_clears_cached_pdfs(app, client, auth, therapist, filled):
     client.post(f"/couples/{first.couple_id}/archive")
     client.post(f"/couples/{first.couple_id}/delete", data={"confirm": "Alexia & Samir"})
     assert len(cache) == 0
+
+
+def test_delete_service_refuses_unarchived_and_wrong_names(app, filled, therapist):
+    from therapy.models import User, utcnow
+    from therapy.records.delete import DeleteRefused, delete_couple
+
+    first, second = filled
+    with app.app_context():
+        couple = db.session.get(Couple, first.couple_id)
+        actor = db.session.get(User, therapist.id)
+        with pytest.raises(DeleteRefused, match="Archive"):
+            delete_couple(couple, typed=couple.label, actor=actor)
+        couple.archived_at = utcnow()
+        db.session.commit()  # expires the actor too: the deletion must not need it loaded
+        with pytest.raises(DeleteRefused, match="does not match"):
+            delete_couple(couple, typed="alexia & samir", actor=actor)
+        counts = delete_couple(couple, typed="Alexia & Samir", actor=actor)
+    assert counts["couples"] == 1 and counts["checkin_revisions"] == 1
+    assert not any(truth(app, first.couple_id).values())
+    assert all(truth(app, second.couple_id).values())

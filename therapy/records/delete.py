@@ -34,7 +34,10 @@ def delete_couple(couple: Couple, *, typed: str, actor: User | None) -> dict[str
     couple_id = couple.id
     rows = collect_rows(couple_id)
     counts = {name: len(found) for name, found in rows.items() if found}
+    actor_id = actor.id if actor is not None else None
+    # The deleted rows must not linger in the session as objects to flush later.
     db.session.expunge_all()
+    actor = db.session.get(User, actor_id) if actor_id is not None else None
     # Children before parents: the reverse of the schema's dependency order.
     for name in reversed(list(rows)):
         table = db.metadata.tables[name]
