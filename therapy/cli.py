@@ -124,6 +124,84 @@ def restore_command(source: Path, yes: bool) -> None:
     click.echo(f"Restored {where} from {source}.")
 
 
+@click.command("export-couple")
+@with_appcontext
+@click.argument("couple_id", type=int)
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--without-private-of",
+    type=click.Choice(["a", "b"]),
+    help="Leave out this partner's private answers (an export for the other partner).",
+)
+def export_couple_command(
+    couple_id: int, destination: Path, without_private_of: str | None
+) -> None:
+    """Write one couple's complete record (a records request) to a new ZIP file."""
+    from therapy import audit
+    from therapy.database import create_private_file
+    from therapy.models import Couple, User
+    from therapy.records import export
+
+    couple = db.session.get(Couple, couple_id) if 0 < couple_id < 2**63 else None
+    if couple is None:
+        raise click.ClickException(f"There is no couple with number {couple_id}.")
+    if not create_private_file(destination):
+        raise click.ClickException(f"{destination} exists; choose a new file name.")
+    owner = db.session.get(User, couple.owner_id)
+    if owner is None:
+        raise click.ClickException(f"Couple {couple_id} has no owner account.")
+    try:
+        with destination.open("wb") as target:
+            record = export.write_zip(
+                couple, target, therapist=owner, leave_out_private_of=without_private_of
+            )
+    except BaseException:
+        destination.unlink(missing_ok=True)
+        raise
+    action = (
+        "couple.export"
+        if without_private_of is None
+        else f"couple.export.without_{without_private_of}"
+    )
+    audit.record(action, record_type="couple", record_id=couple.id)
+    db.session.commit()
+    rows = sum(len(found) for found in record.tables.values())
+    click.echo(
+        f"Wrote couple {couple.id}'s record ({rows} rows) to {destination}, readable by you only."
+    )
+
+
+@click.command("restore-check")
+@with_appcontext
+@click.argument("source", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--postgres",
+    "postgres_url",
+    help="A PostgreSQL server URL to restore a pg_dump archive into a scratch database "
+    "(default: DATABASE_URL when it is PostgreSQL).",
+)
+def restore_check_command(source: Path, postgres_url: str | None) -> None:
+    """Open a backup in a scratch database and report table counts and integrity."""
+    from alembic.script import ScriptDirectory
+
+    from therapy import MIGRATIONS
+    from therapy.backup import BackupError
+    from therapy.records.restore_check import check_backup
+
+    configured = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    if postgres_url is None and make_url(configured).get_backend_name() == "postgresql":
+        postgres_url = configured
+    try:
+        report = check_backup(source, postgres_url=postgres_url)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    heads = tuple(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    for line in report.lines(heads):
+        click.echo(line)
+    if not report.ok:
+        raise click.ClickException("The backup did not pass the check.")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         create_user_command,
@@ -132,5 +210,7 @@ def init_app(app: Flask) -> None:
         seed_library_command,
         backup_command,
         restore_command,
+        export_couple_command,
+        restore_check_command,
     ):
         app.cli.add_command(command)

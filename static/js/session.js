@@ -87,6 +87,14 @@
     const status = event.detail.xhr.status;
     if (status === 401) {
       signedOut();
+    } else if (status === 403) {
+      notify(
+        "This couple is shared with you to read, not to change, so this change was not saved."
+      );
+    } else if (status === 404) {
+      notify(
+        "This record is no longer open to you (it was deleted, or is no longer shared with you), so this change was not saved. Your text is still here."
+      );
     } else if (status >= 500) {
       notify(
         "Tandem hit an error; nothing was saved from this change. Your text is still here; try again."

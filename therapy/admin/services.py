@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from therapy import audit, timeutil
 from therapy.couples import services as couples
+from therapy.couples import sharing
 from therapy.extensions import db
 from therapy.models import AuditEvent, Couple, CoupleReassignment, User, utcnow
 from therapy.models.reassignment import REASON_MAX
@@ -160,6 +161,8 @@ def reassign_couple(
         couple.owner_id = new_owner.id
         couples.refresh_search_text(couple)
         couple.updated_at = utcnow()
+    # Someone the couple was shared with who now owns it needs no share any more.
+    sharing.end_share_of(couple, new_owner.id)
     db.session.add(
         CoupleReassignment(
             couple_id=couple.id,

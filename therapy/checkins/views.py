@@ -15,6 +15,8 @@ from therapy.checkins.forms import (
     score_entry_form,
 )
 from therapy.checkins.links import LinkForm, PrintCardForm
+from therapy.couples import access
+from therapy.couples.access import Need
 from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
 from therapy.measures import services as measures
@@ -73,6 +75,7 @@ def show(checkin_id: int) -> str:
         sent_at=services.sent_at(checkin),
         how=services.current_version_how(checkin),
         earlier=services.earlier_versions(checkin),
+        hide_private=not access.may_see_private(couple),
     )
 
 
@@ -88,7 +91,8 @@ def _edit_form(couple: Couple, checkin: CheckIn) -> CheckInForm:
 @login_required
 def edit(checkin_id: int) -> str | Response | tuple[str, int]:
     checkin = services.get_checkin_or_404(checkin_id)
-    couple = get_couple_or_404(checkin.couple_id)
+    # Even to open the form: it shows every answer, private ones too, to change them.
+    couple = get_couple_or_404(checkin.couple_id, Need.EDIT)
     form = _edit_form(couple, checkin)
     if form.validate_on_submit():
         try:

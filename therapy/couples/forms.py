@@ -16,6 +16,7 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
+    RadioField,
     SearchField,
     SelectChoice,
     SelectField,
@@ -358,3 +359,52 @@ class CaseloadFilterForm(BaseForm):
     tag = SelectField("Tag", choices=[SelectChoice("", "Any tag")], default="")
     sort = SelectField("Sort by", choices=choices(SORTS), default="label")
     archived = HiddenField()
+
+
+class ShareForm(BaseForm):
+    """Share a couple with another therapist."""
+
+    user_id = SelectField(
+        "Therapist",
+        coerce=int,
+        validate_choice=True,
+        validators=[InputRequired("Choose a therapist.")],
+    )
+    role = RadioField(
+        "What they can do",
+        choices=[
+            SelectChoice("cotherapist", "Co-therapist: plans sessions and edits the record"),
+            SelectChoice("supervisor", "Supervisor: reads everything and changes nothing"),
+        ],
+        default="supervisor",
+        validators=[InputRequired("Choose co-therapist or supervisor.")],
+    )
+    private_answers = BooleanField(
+        "A supervisor may read the answers partners marked private",
+        description="Co-therapists always see them, as you do.",
+    )
+
+
+class DeleteCoupleForm(BaseForm):
+    """Delete an archived couple for good: the label typed again confirms it."""
+
+    confirm = StringField(
+        "Type the couple's name to confirm",
+        validators=[InputRequired("Type the couple's name exactly as shown."), Length(max=200)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+
+
+class ExportForm(BaseForm):
+    """A records request: everything, or without one partner's private answers."""
+
+    leave_out = RadioField(
+        "Private answers",
+        choices=[
+            SelectChoice("", "Include every answer (a copy for the practice)"),
+            SelectChoice("a", "Leave out partner A's private answers (a copy for partner B)"),
+            SelectChoice("b", "Leave out partner B's private answers (a copy for partner A)"),
+        ],
+        default="",
+        validate_choice=True,
+    )

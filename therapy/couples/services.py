@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from flask import abort, url_for
-from flask_login import current_user
+from flask import url_for
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from therapy import audit, timeutil
+from therapy.couples.access import Need, couple_access
 from therapy.extensions import db
 from therapy.models import (
     AuditEvent,
@@ -34,7 +34,6 @@ from therapy.models import (
 from therapy.models.couple import DEFAULT_SESSION_MINUTES
 from therapy.pagination import Page, paginate
 from therapy.parsing import MAX_ID as MAX_ID  # checkins/services.py imports it from here
-from therapy.parsing import valid_id
 
 CASELOAD_PAGE_SIZE = 25
 SEARCH_MAX_WORDS = 8
@@ -177,20 +176,15 @@ def compare(saved: CoupleData, typed: CoupleData) -> list[VersionRow]:
 # --- loading: the only way to reach a couple -------------------------------------------
 
 
-def get_couple_or_404(couple_id: int) -> Couple:
-    """The signed-in therapist's own couple (archived ones too); 404 for anything else.
+def get_couple_or_404(couple_id: int, need: Need | None = None) -> Couple:
+    """A couple the signed-in therapist owns or has been given a share of, for `need`.
 
     Every view that touches a couple or anything belonging to one (sessions, check-ins,
-    handouts) starts here, so ownership is checked in exactly one place.
+    handouts) starts here, so access is decided in exactly one place: `access.couple_access`
+    (404 for a couple that is neither theirs nor shared with them, 403 for a share that
+    does not allow this; `need` defaults to reading for GET and editing for POST).
     """
-    if not current_user.is_authenticated or not valid_id(couple_id):
-        abort(404)
-    couple = db.session.scalar(
-        select(Couple).where(Couple.id == couple_id, Couple.owner_id == current_user.id)
-    )
-    if couple is None:
-        abort(404)
-    return couple
+    return couple_access(couple_id, need).couple
 
 
 # --- saving ----------------------------------------------------------------------------
@@ -433,11 +427,14 @@ def session_times(owner_id: int, now: datetime) -> Any:
     )
 
 
-def caseload_filters(owner_id: int, query: CaseloadQuery) -> list[ColumnElement[bool]]:
+def caseload_filters(owner_id: int | None, query: CaseloadQuery) -> list[ColumnElement[bool]]:
+    """The caseload's conditions; `owner_id` None leaves ownership to the caller (the
+    couples shared with a therapist)."""
     conditions: list[ColumnElement[bool]] = [
-        Couple.owner_id == owner_id,
         Couple.archived_at.is_not(None) if query.archived else Couple.archived_at.is_(None),
     ]
+    if owner_id is not None:
+        conditions.append(Couple.owner_id == owner_id)
     if query.status:
         conditions.append(Couple.status == query.status)
     if query.tag_id is not None:

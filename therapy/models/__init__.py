@@ -42,6 +42,7 @@ from therapy.models.session import (
     TherapySession,
     session_practices,
 )
+from therapy.models.share import CoupleShare, ShareRole
 from therapy.models.user import Role, SiteSetup, User
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "Couple",
     "CoupleGoal",
     "CoupleReassignment",
+    "CoupleShare",
     "CoupleStatus",
     "EnteredBy",
     "Exercise",
@@ -74,6 +76,7 @@ __all__ = [
     "Role",
     "SessionStatus",
     "Setting",
+    "ShareRole",
     "SiteSetup",
     "Tag",
     "TherapySession",

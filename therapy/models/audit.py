@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from therapy.models.base import Base, UTCDateTime, utcnow
@@ -20,6 +21,8 @@ class AuditEvent(Base):
     record_type: Mapped[str | None] = mapped_column(String(32))
     record_id: Mapped[int | None] = mapped_column(Integer)
     address: Mapped[str | None] = mapped_column(String(64))
+    # Numbers only (how many rows a deletion removed), never names or clinical text.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.action} {self.record_type}:{self.record_id}>"

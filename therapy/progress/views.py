@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from therapy import audit, pdf, timeutil
+from therapy.couples import access
 from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
 from therapy.models import Couple
@@ -27,7 +28,8 @@ def show(couple_id: int) -> str:
     start, end = form.period(services.default_range(timeutil.local_today()))
     if not form.errors:
         form.start.data, form.end.data = start, end
-    couple_view = request.args.get("view") == "couple"
+    # A supervisor the owner did not allow private answers sees the couple view only.
+    couple_view = request.args.get("view") == "couple" or not access.may_see_private(couple)
     progress = services.build(couple, start, end, couple_view=couple_view)
     report = ReportForm(formdata=None, start=start, end=end)
     return render_template(

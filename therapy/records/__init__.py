@@ -1,0 +1,1 @@
+"""A couple's records: the export on request, deleting for good, checking a backup."""
