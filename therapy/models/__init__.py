@@ -43,6 +43,13 @@ from therapy.models.session import (
     session_practices,
 )
 from therapy.models.user import Role, SiteSetup, User
+from therapy.models.week import (
+    HomeworkReply,
+    MessageSchedule,
+    MessageState,
+    OutgoingMessage,
+    ReadMark,
+)
 
 __all__ = [
     "AuditEvent",
@@ -61,16 +68,21 @@ __all__ = [
     "ExerciseStar",
     "Format",
     "HomeworkDone",
+    "HomeworkReply",
     "LinkPurpose",
     "LivingSituation",
     "MeasureDefinition",
     "MeasureScore",
+    "MessageSchedule",
+    "MessageState",
+    "OutgoingMessage",
     "Partner",
     "PartnerRole",
     "PlanItem",
     "PlanTemplate",
     "Practice",
     "PracticeKind",
+    "ReadMark",
     "Role",
     "SessionStatus",
     "Setting",
