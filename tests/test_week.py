@@ -206,7 +206,9 @@ def test_the_form_posted_without_javascript_saves_once(app, setup):
         response = client.post("/c/week", data=form, csrf=False)
         assert response.status_code == 302
     assert replies(app) == 2
-    assert "Sent to your therapist" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Sent to your therapist" in client.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
 
 
 def test_the_therapist_sees_ticks_per_day_private_marked_and_an_unread_count(app, setup, logged_in):

@@ -22,6 +22,7 @@ from therapy import timeutil
 from therapy.checkins import services
 from therapy.checkins.forms import CheckInForm, checkin_form
 from therapy.extensions import db, limiter
+from therapy.measures import services as measures
 from therapy.models import CheckIn, CheckInLink, Couple, User
 from therapy.week import services as week
 
@@ -96,6 +97,8 @@ def _form(couple: Couple, checkin: CheckIn | None) -> CheckInForm:
         questions=services.homework_questions(couple, checkin),
         audience="partner",
         with_date=False,
+        # Only measures whose file records the permission to show partners the wording.
+        measures=[m for m in measures.measures() if m.measure.self_report],
     )
 
 

@@ -714,6 +714,11 @@ def _save_from_link(link: CheckInLink, data: CheckInData) -> CheckIn:
         with db.session.no_autoflush:
             keep_revision(checkin, EnteredBy.PARTNER.value, link=link)
             _apply(checkin, data)
+        for answer in data.scores:  # self-report measures sent again: a new score each
+            score = new_score(
+                couple, link.partner_role, answer.measure, data.on_date, answer.item_scores, None
+            )
+            score.checkin_id = checkin.id
         audit.record("checkin.revise", record_type="checkin", record_id=checkin.id)
     # Which link made the change; never what was sent.
     audit.record("link.use", record_type="checkin_link", record_id=link.id)

@@ -1,0 +1,154 @@
+"""A partner's week on a phone (390 px), from the email to the therapist's dashboard.
+
+The link comes from the message a real SMTP server (aiosmtpd on loopback) received. The
+partner ticks three days, answers a prompt privately, loses the connection mid-answer
+and closes the tab; nothing is lost, it goes once they are back online. The therapist
+sees the ticks and the unread count; the other partner's page shows nothing of it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import PHONE, check_accessibility, sign_in
+from tests.progress_helpers import held_session
+from tests.smtp_helpers import SmtpServer, running_server
+from therapy import mail
+from therapy.extensions import db
+from therapy.models import HomeworkReply, User
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+LINK = re.compile(r"http://[^\s]+/c/[A-Za-z0-9_-]{43}")
+PRIVATE = "Sometimes I wonder if he still wants this"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    yield from running_server()
+
+
+@pytest.fixture
+def couple_id(live_app, live_therapist):
+    from therapy.couples import services
+
+    with live_app.app_context():
+        owner = db.session.get(User, live_therapist.id)
+        data = services.CoupleData(
+            partner_a=services.PartnerData("Zoë", email="zoe@example.com"),
+            partner_b=services.PartnerData("Łukasz", email="lukasz@example.net"),
+            label="Nowak-Smith",
+        )
+        couple_id = services.create_couple(owner, data).id
+    held_session(live_app, couple_id)
+    return couple_id
+
+
+def link_in(smtp_server: SmtpServer, address: str) -> str:
+    (message,) = smtp_server.inbox.to(address)
+    return LINK.findall(message.body)[0]
+
+
+def test_a_partner_does_the_week_on_a_phone_and_the_therapist_sees_it(
+    browser, server, live_app, live_therapist, couple_id, smtp_server, page
+):
+    live_app.config.update(smtp_server.config())
+    # The therapist emails each partner their link; `flask send-due` sends them.
+    sign_in(page, live_therapist)
+    page.goto(f"/couples/{couple_id}/week")
+    page.get_by_role("button", name="Email each partner their link now").click()
+    page.get_by_text("on its way to their email").wait_for()
+    with live_app.app_context():
+        assert mail.send_due().sent == 2
+
+    phone = browser.new_context(base_url=server.url, viewport=PHONE, is_mobile=True)
+    phone.set_default_timeout(10_000)
+    zoe = phone.new_page()
+    zoe.goto(link_in(smtp_server, "zoe@example.com"))
+    assert "/c/" in zoe.url and re.search(r"/c/[A-Za-z0-9_-]{43}", zoe.url) is None
+    zoe.get_by_role("heading", name="Your homework this week").wait_for()
+    check_accessibility(zoe, "week page on a phone")
+    # The page fits the phone: nothing wider than the screen.
+    assert zoe.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    days = zoe.locator("fieldset.week-days input[type=checkbox]")
+    assert days.count() == 7
+    for index in (0, 2, 4):
+        days.nth(index).check()
+    answer = zoe.locator("textarea[data-prompt]").first
+    answer.fill("Sometimes I wonder")
+    zoe.get_by_label("Keep this private").first.check()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    zoe.locator("#week").screenshot(path=str(SCREENSHOTS / "week-phone.png"))
+
+    # The connection drops mid-answer; the typing goes on, then the tab is closed.
+    phone.set_offline(True)
+    answer.press_sequentially(" if he still wants this")
+    phone.set_offline(False)
+    zoe.close()
+    # Opened again (the link's cookie still holds): ticks and the answer are still there.
+    zoe = phone.new_page()
+    zoe.goto("/c/")
+    answer = zoe.locator("textarea[data-prompt]").first
+    assert answer.input_value() == PRIVATE
+    assert zoe.get_by_label("Keep this private").first.is_checked()
+    days = zoe.locator("fieldset.week-days input[type=checkbox]")
+    assert [days.nth(i).is_checked() for i in range(7)] == [
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+        False,
+    ]
+    # Send while offline: kept; back online: it goes by itself.
+    phone.set_offline(True)
+    zoe.get_by_role("button", name="Send my homework").click()
+    zoe.get_by_text("You are offline").wait_for()
+    with live_app.app_context():
+        assert db.session.query(HomeworkReply).count() == 0
+    phone.set_offline(False)
+    zoe.get_by_text("Sent to your therapist. Thank you.").wait_for()
+    # A second click after sending sends nothing again.
+    zoe.get_by_role("button", name="Send my homework").click()
+    zoe.get_by_text("Nothing new to send yet").wait_for()
+    with live_app.app_context():
+        rows = db.session.query(HomeworkReply).order_by(HomeworkReply.id).all()
+        assert [(r.kind, r.days, r.text, r.private) for r in rows] == [
+            ("ticks", [1, 3, 5], "", False),
+            ("note", [], PRIVATE, True),
+        ]
+
+    # The therapist: the unread count on the dashboard, the ticks on the progress page.
+    page.goto("/")
+    assert "0 check-ins and 1 homework note" in page.locator(".unread-summary").inner_text()
+    page.goto(f"/couples/{couple_id}/progress")
+    grid = page.locator(".week-done table").first
+    assert "3 of 7" in grid.locator("tr", has_text="Zoë").inner_text()
+    assert "0 of 7" in grid.locator("tr", has_text="Łukasz").inner_text()
+    note = page.locator(".done-notes li", has_text=PRIVATE)
+    assert "Private" in note.inner_text()
+
+    # The other partner, on their own phone, with their own link: nothing of it.
+    other_phone = browser.new_context(base_url=server.url, viewport=PHONE, is_mobile=True)
+    lukasz = other_phone.new_page()
+    lukasz.goto(link_in(smtp_server, "lukasz@example.net"))
+    lukasz.get_by_role("heading", name="Your homework this week").wait_for()
+    body = lukasz.locator("body").inner_text()
+    assert "Hi Łukasz" in body and "Zoë" not in body and "wonder" not in body
+    boxes = lukasz.locator("fieldset.week-days input[type=checkbox]")
+    assert not any(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    assert lukasz.locator("textarea[data-prompt]").first.input_value() == ""
+    # The other partner on the SAME phone (a shared phone) with their own link: their
+    # page keeps its own store, so Zoë's ticks are not shown either.
+    shared = phone.new_page()
+    shared.goto(link_in(smtp_server, "lukasz@example.net"))
+    shared.get_by_role("heading", name="Your homework this week").wait_for()
+    boxes = shared.locator("fieldset.week-days input[type=checkbox]")
+    assert not any(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    assert "wonder" not in shared.locator("body").inner_text()
+    phone.close()
+    other_phone.close()
