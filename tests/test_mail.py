@@ -329,3 +329,21 @@ def test_the_schedule_queues_each_message_once_when_due(
     )
     assert len(smtp_server.inbox.received) == 6, kinds
     assert len(smtp_server.inbox.to("zoe@example.com")) == 3
+
+
+def test_archiving_the_couple_calls_off_its_waiting_messages(
+    app, logged_in, couple_with_emails, smtp_server
+):
+    use_smtp(app, smtp_server, SMTP_PORT=free_port())
+    logged_in.post(f"/couples/{couple_with_emails}/week/send")
+    run_send_due(app)  # unreachable: both wait for a retry, links inside
+    logged_in.post(f"/couples/{couple_with_emails}/archive")
+    use_smtp(app, smtp_server)
+    with app.app_context():
+        rows = db.session.scalars(select(OutgoingMessage)).all()
+        assert {row.state for row in rows} == {MessageState.FAILED}
+        assert all(not LINK.search(row.body) for row in rows)
+        for row in rows:
+            assert not mail.send_again(row)
+    run_send_due(app)
+    assert smtp_server.inbox.received == []

@@ -131,6 +131,12 @@ def test_a_partner_does_the_week_on_a_phone_and_the_therapist_sees_it(
     assert "0 of 7" in grid.locator("tr", has_text="Łukasz").inner_text()
     note = page.locator(".done-notes li", has_text=PRIVATE)
     assert "Private" in note.inner_text()
+    check_accessibility(page, "progress page with homework day by day")
+    for url in (f"/couples/{couple_id}/week", "/inbox"):
+        page.goto(url)
+        check_accessibility(page, url)
+    page.goto("/inbox")
+    assert "Zoë's homework note" in page.locator("main").inner_text()
 
     # The other partner, on their own phone, with their own link: nothing of it.
     other_phone = browser.new_context(base_url=server.url, viewport=PHONE, is_mobile=True)

@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from therapy import mail, timeutil
 from therapy.checkins import services as checkins
+from therapy.couples.services import on_archive
 from therapy.extensions import db
 from therapy.models import (
     CheckIn,
     Couple,
     CoupleStatus,
     MessageSchedule,
+    MessageState,
     OutgoingMessage,
     Partner,
     User,
@@ -248,6 +250,26 @@ def plan_scheduled(now: datetime | None = None) -> int:
                 count += 1
             db.session.commit()
     return count
+
+
+@on_archive
+def cancel_couple_messages(couple: Couple) -> None:
+    """Archiving a couple closes its links (checkins.services), so its messages waiting
+    to go are called off, their links cut out; the schedule stays for a restore."""
+    db.session.execute(
+        update(OutgoingMessage)
+        .where(
+            OutgoingMessage.couple_id == couple.id,
+            OutgoingMessage.state.in_(
+                (MessageState.QUEUED, MessageState.FAILED, MessageState.UNCERTAIN)
+            ),
+        )
+        .values(
+            state=MessageState.FAILED,
+            body=mail.LINK_REMOVED,
+            last_error="Not sent: the couple was archived.",
+        )
+    )
 
 
 def base_url() -> str:

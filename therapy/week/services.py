@@ -61,14 +61,17 @@ def planned_days(item: PlanItem, session_day: date | None) -> list[Day]:
     """The tick boxes of a homework item.
 
     The days the therapist set on the item, when plan items have such a setting
-    (`days`: day numbers 1-7 after the session); until then the exercise's tracking:
-    daily gives the seven days after the session, once gives one box, none gives none.
+    (`days`: day numbers 1-7 after the session; or `days_per_week`: a box for each of
+    the seven days); until then the exercise's tracking: daily gives the seven days after
+    the session, once gives one box, none gives none.
     """
     chosen = getattr(item, "days", None)
+    per_week = getattr(item, "days_per_week", None)
     tracking = str(item.snapshot.get("tracking", "none"))
     if isinstance(chosen, list | tuple) and chosen:
         numbers = sorted({n for n in chosen if isinstance(n, int) and 1 <= n <= MAX_DAYS})
-    elif tracking == "daily":
+    elif tracking == "daily" or (isinstance(per_week, int) and per_week > 0):
+        # A number of days a week: any of the seven days may be one of them.
         numbers = list(range(1, MAX_DAYS + 1))
     elif tracking == "once":
         return [Day(1, "Done")]
