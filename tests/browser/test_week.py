@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import PHONE, check_accessibility, sign_in
+from tests.browser.conftest import PHONE, check_accessibility, screenshot, sign_in
 from tests.progress_helpers import held_session
 from tests.smtp_helpers import SmtpServer, running_server
 from therapy import mail
@@ -132,9 +132,11 @@ def test_a_partner_does_the_week_on_a_phone_and_the_therapist_sees_it(
     note = page.locator(".done-notes li", has_text=PRIVATE)
     assert "Private" in note.inner_text()
     check_accessibility(page, "progress page with homework day by day")
-    for url in (f"/couples/{couple_id}/week", "/inbox"):
+    screenshot(page, "week-progress")
+    for url, name in ((f"/couples/{couple_id}/week", "week-couple"), ("/inbox", "week-inbox")):
         page.goto(url)
         check_accessibility(page, url)
+        screenshot(page, name)
     page.goto("/inbox")
     assert "Zoë's homework note" in page.locator("main").inner_text()
 
