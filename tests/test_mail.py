@@ -347,3 +347,35 @@ def test_archiving_the_couple_calls_off_its_waiting_messages(
             assert not mail.send_again(row)
     run_send_due(app)
     assert smtp_server.inbox.received == []
+
+
+@pytest.fixture
+def tls_smtp_server(tmp_path) -> Iterator[SmtpServer]:
+    yield from running_server(tmp_path)
+
+
+def test_starttls_is_used_and_the_certificate_checked(
+    app, logged_in, couple_with_emails, tls_smtp_server
+):
+    """A server that refuses mail before STARTTLS gets it over TLS; a certificate Tandem
+    cannot check sends nothing (and the message waits, shown)."""
+    use_smtp(app, tls_smtp_server, SMTP_CA_FILE=None)  # the system CAs do not know it
+    logged_in.post(f"/couples/{couple_with_emails}/week/send")
+    assert "to retry 2" in run_send_due(app)
+    assert tls_smtp_server.inbox.received == []
+    week = logged_in.get(f"/couples/{couple_with_emails}/week").get_data(as_text=True)
+    assert "certificate could not be checked" in week
+    use_smtp(app, tls_smtp_server, SMTP_STARTTLS=False)  # plain text: refused by the server
+    with app.app_context():
+        for row in db.session.scalars(select(OutgoingMessage)):
+            row.send_after = utcnow()
+        db.session.commit()
+    assert "to retry 2" in run_send_due(app)
+    assert tls_smtp_server.inbox.received == []
+    use_smtp(app, tls_smtp_server)
+    with app.app_context():
+        for row in db.session.scalars(select(OutgoingMessage)):
+            row.send_after = utcnow()
+        db.session.commit()
+    assert "sent 2" in run_send_due(app)
+    assert len(tls_smtp_server.inbox.received) == 2

@@ -105,6 +105,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SMTP_PASSWORD": None,
         "SMTP_FROM": "tandem@localhost",
         "SMTP_STARTTLS": True,
+        "SMTP_CA_FILE": None,
         "SMTP_TIMEOUT": 20,
         # A `flask send-due` run holds a message this long; a run killed mid-send leaves
         # it "uncertain" after that, never sent again by itself.
@@ -139,6 +140,7 @@ ENVIRONMENT: dict[str, tuple[str, type]] = {
     "TANDEM_SMTP_PASSWORD": ("SMTP_PASSWORD", str),
     "TANDEM_SMTP_FROM": ("SMTP_FROM", str),
     "TANDEM_SMTP_STARTTLS": ("SMTP_STARTTLS", bool),
+    "TANDEM_SMTP_CA_FILE": ("SMTP_CA_FILE", str),
     "TANDEM_BASE_URL": ("BASE_URL", str),
 }
 

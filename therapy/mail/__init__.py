@@ -71,6 +71,7 @@ def settings() -> dict[str, Any]:
         "password": config.get("SMTP_PASSWORD") or "",
         "sender": config.get("SMTP_FROM") or "tandem@localhost",
         "starttls": bool(config.get("SMTP_STARTTLS", True)),
+        "ca_file": config.get("SMTP_CA_FILE") or None,
         "timeout": float(config.get("SMTP_TIMEOUT") or 20),
     }
 
@@ -158,7 +159,8 @@ def _smtp_send(message: EmailMessage) -> None:
         with smtplib.SMTP(config["host"], config["port"], timeout=config["timeout"]) as smtp:
             smtp.ehlo()
             if config["starttls"]:
-                smtp.starttls(context=ssl.create_default_context())
+                # The server's certificate is checked (system CAs, or SMTP_CA_FILE).
+                smtp.starttls(context=ssl.create_default_context(cafile=config["ca_file"]))
                 smtp.ehlo()
             if config["user"]:
                 smtp.login(config["user"], config["password"])
@@ -193,6 +195,12 @@ def _describe(exc: BaseException) -> str:
         return "The mail server refused the address."
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return "The mail server refused the sender address (TANDEM_SMTP_FROM)."
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "The mail server's certificate could not be checked (see TANDEM_SMTP_CA_FILE)."
+    if isinstance(exc, ssl.SSLError):
+        return "The secure connection to the mail server failed (STARTTLS)."
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return "The mail server does not offer STARTTLS."
     if isinstance(exc, socket.gaierror):
         return "The mail server's name could not be found."
     if isinstance(exc, ConnectionRefusedError):
