@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from therapy import mail, timeutil
+from therapy import audit, mail, timeutil
 from therapy.checkins import services as checkins
 from therapy.couples.services import on_archive
 from therapy.extensions import db
@@ -123,6 +123,8 @@ def queue_link(
     if message is None:
         # Queued meanwhile by another run: this link was never sent, so close it.
         link.revoked_at = now
+    else:
+        audit.record("link.email", record_type="checkin_link", record_id=link.id, actor=user)
     return message
 
 
