@@ -329,6 +329,17 @@ def test_the_schedule_queues_each_message_once_when_due(
     )
     assert len(smtp_server.inbox.received) == 6, kinds
     assert len(smtp_server.inbox.to("zoe@example.com")) == 3
+    # Every kind of message: the partner's own name and link only, nothing clinical.
+    for address, mine, theirs in (
+        ("zoe@example.com", "Zoë", "Łukasz"),
+        ("lukasz@example.net", "Łukasz", "Zoë"),
+    ):
+        for entry in smtp_server.inbox.to(address):
+            assert entry.rcpt_tos == [address]
+            assert entry.body.startswith(f"Hi {mine},") and len(LINK.findall(entry.body)) == 1
+            whole = (entry.message.as_string() + entry.body).lower().replace("dr. rivera", "")
+            for text in (*CLINICAL, theirs):
+                assert text.lower() not in whole, text
 
 
 def test_archiving_the_couple_calls_off_its_waiting_messages(

@@ -294,3 +294,22 @@ def test_mark_all_read_and_another_therapist_cannot_mark(app, setup, logged_in, 
     assert inbox.count("homework note") == 3
     logged_in.post("/inbox/read", data={"all": "1"})
     assert "Nothing unread" in logged_in.get("/").get_data(as_text=True)
+
+
+def test_a_partners_check_in_is_unread_until_marked_read_on_its_page(app, setup, logged_in):
+    from tests.progress_helpers import rating_form
+
+    couple_id, _ = setup
+    client, _ = partner(app, couple_id, "a")
+    form = rating_form(app, 6, hw_0_done="fully", hw_0_helpful="2", went_well="Walks")
+    assert client.post("/c/", data=form).status_code == 302
+    assert "1 check-in and 0 homework notes" in logged_in.get("/").get_data(as_text=True)
+    with app.app_context():
+        from therapy.models import CheckIn
+
+        checkin_id = db.session.scalar(select(CheckIn.id))
+    page = logged_in.get(f"/checkins/{checkin_id}").get_data(as_text=True)
+    assert "Mark read" in page
+    logged_in.post("/inbox/read", data={"kind": "checkin", "record_id": str(checkin_id)})
+    assert "Nothing unread" in logged_in.get("/").get_data(as_text=True)
+    assert "Mark read" not in logged_in.get(f"/checkins/{checkin_id}").get_data(as_text=True)

@@ -73,6 +73,18 @@ def show(checkin_id: int) -> str:
         sent_at=services.sent_at(checkin),
         how=services.current_version_how(checkin),
         earlier=services.earlier_versions(checkin),
+        unread=week_unread(checkin),
+    )
+
+
+def week_unread(checkin: CheckIn) -> bool:
+    """A check-in a partner sent that the therapist has neither reviewed nor marked read."""
+    from therapy.week.services import read_ids
+
+    return (
+        checkin.entered_by == "partner"
+        and checkin.reviewed_at is None
+        and checkin.id not in read_ids("checkin", [checkin.id])
     )
 
 
