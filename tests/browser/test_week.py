@@ -160,3 +160,71 @@ def test_a_partner_does_the_week_on_a_phone_and_the_therapist_sees_it(
     assert "wonder" not in shared.locator("body").inner_text()
     phone.close()
     other_phone.close()
+
+
+def test_the_week_page_sends_once_over_https_in_production(browser, sqlite_template, tmp_path):
+    """gunicorn serving TLS in production mode (CSP, Secure cookies, strict CSRF): the
+    week page's script sends ticks and a private note, offline first, saved once."""
+    import shutil
+
+    import trustme
+
+    from tests.conftest import build_app
+    from tests.live_gunicorn import gunicorn
+    from tests.progress_helpers import create_link
+    from therapy.auth import services as auth
+    from therapy.couples import services as couples
+    from therapy.library.seed import seed_library
+
+    database = tmp_path / "tandem.sqlite"
+    shutil.copy(sqlite_template, database)
+    url = f"sqlite:///{database}"
+    setup = build_app(url, tmp_path / "setup")
+    with setup.app_context():
+        seed_library()
+        owner = auth.create_user("prod@example.com", "Dr. Prod", "kettle orbit lantern meadow")
+        data = couples.CoupleData(
+            partner_a=couples.PartnerData("Zoë"), partner_b=couples.PartnerData("Łukasz")
+        )
+        couple_id = couples.create_couple(owner, data).id
+    held_session(setup, couple_id)
+    token = create_link(setup, couple_id, "a")
+    with setup.app_context():
+        db.engine.dispose()
+
+    certificate = trustme.CA().issue_cert("127.0.0.1")
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certificate.cert_chain_pems[0].write_to_path(str(certfile))
+    certificate.private_key_pem.write_to_path(str(keyfile))
+    args = ["--certfile", str(certfile), "--keyfile", str(keyfile)]
+    with gunicorn(url, tmp_path, args, scheme="https") as server:
+        phone = browser.new_context(
+            base_url=server.url, viewport=PHONE, is_mobile=True, ignore_https_errors=True
+        )
+        phone.set_default_timeout(15_000)
+        zoe = phone.new_page()
+        errors: list[str] = []
+        zoe.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        zoe.goto(f"{server.url}/c/{token}")
+        zoe.get_by_role("heading", name="Your homework this week").wait_for()
+        days = zoe.locator("fieldset.week-days input[type=checkbox]")
+        days.nth(0).check()
+        days.nth(1).check()
+        zoe.locator("textarea[data-prompt]").first.fill(PRIVATE)
+        zoe.get_by_label("Keep this private").first.check()
+        phone.set_offline(True)
+        zoe.get_by_role("button", name="Send my homework").click()
+        zoe.get_by_text("You are offline").wait_for()
+        phone.set_offline(False)
+        zoe.get_by_text("Sent to your therapist. Thank you.").wait_for()
+        zoe.reload()  # nothing left to send, nothing sent twice
+        zoe.get_by_role("heading", name="Your homework this week").wait_for()
+        assert not [e for e in errors if "Content Security Policy" in e], errors
+        phone.close()
+    with setup.app_context():
+        rows = db.session.query(HomeworkReply).order_by(HomeworkReply.id).all()
+        assert [(r.kind, r.days, r.private) for r in rows] == [
+            ("ticks", [1, 2], False),
+            ("note", [], True),
+        ]
+        db.engine.dispose()
