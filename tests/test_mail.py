@@ -390,3 +390,20 @@ def test_starttls_is_used_and_the_certificate_checked(
         db.session.commit()
     assert "sent 2" in run_send_due(app)
     assert len(tls_smtp_server.inbox.received) == 2
+
+
+def test_a_bad_address_fails_visibly_without_stopping_the_run(app, couple_with_emails, smtp_server):
+    use_smtp(app, smtp_server, MAIL_MAX_ATTEMPTS=1)
+    with app.app_context():
+        mail.queue_message(
+            "x@example.com\r\nBcc: all@example.com",
+            "Hi",
+            "Hi",
+            key="bad",
+            couple_id=couple_with_emails,
+        )
+        mail.queue_message("ok@example.com", "Hi", "Hi", key="good", couple_id=couple_with_emails)
+        db.session.commit()
+        report = mail.send_due()
+        assert (report.sent, report.failed) == (1, 1)
+    assert [r.rcpt_tos for r in smtp_server.inbox.received] == [["ok@example.com"]]

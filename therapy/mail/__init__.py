@@ -223,7 +223,12 @@ def _write_outbox(row: OutgoingMessage, message: EmailMessage) -> None:
 
 def deliver(row: OutgoingMessage) -> str:
     """Hand one message over (SMTP or the outbox); 'smtp' or 'outbox'. Raises MailError."""
-    message = build(row)
+    try:
+        message = build(row)
+    except (ValueError, TypeError) as exc:  # e.g. a line break in an address
+        raise MailError(
+            "The message could not be made (check the address).", sent_nothing=True
+        ) from exc
     if uses_outbox():
         _write_outbox(row, message)
         return "outbox"

@@ -45,6 +45,8 @@ class Composed:
 def compose(kind: str, first_name: str, therapist: str, url: str, expires: str) -> Composed:
     """The whole text of a message to one partner. Nothing clinical, by design: a shared
     inbox or a lock screen shows only a first name, the therapist's name and a link."""
+    # One line each: a name never breaks a header or the layout.
+    first_name, therapist = " ".join(first_name.split()), " ".join(therapist.split())
     greeting = f"Hi {first_name}," if first_name else "Hi,"
     if kind == "checkin":
         subject = f"A check-in from {therapist}"
