@@ -407,3 +407,19 @@ def test_a_bad_address_fails_visibly_without_stopping_the_run(app, couple_with_e
         report = mail.send_due()
         assert (report.sent, report.failed) == (1, 1)
     assert [r.rcpt_tos for r in smtp_server.inbox.received] == [["ok@example.com"]]
+
+
+def test_a_shared_address_gets_neither_link(app, logged_in, therapist, library, smtp_server):
+    from therapy.couples import services
+
+    use_smtp(app, smtp_server)
+    with app.app_context():
+        data = services.CoupleData(
+            partner_a=services.PartnerData("Ada", email="home@example.com"),
+            partner_b=services.PartnerData("Ben", email="Home@Example.com "),
+        )
+        couple_id = services.create_couple(db.session.get(User, therapist.id), data).id
+    page = logged_in.post(f"/couples/{couple_id}/week/send", follow_redirects=True)
+    assert "have the same email address" in page.get_data(as_text=True)
+    run_send_due(app)
+    assert smtp_server.inbox.received == []

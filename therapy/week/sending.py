@@ -81,6 +81,16 @@ def link_days(couple_id: int, now: datetime) -> int:
     return max(checkins.LINK_DAYS_MIN, min(checkins.LINK_DAYS_MAX, days))
 
 
+def shares_address(couple: Couple, partner: Partner) -> bool:
+    """True when the other partner has the same address: a link sent there could be
+    opened by either, so Tandem sends it to neither."""
+    mine = (partner.email or "").strip().casefold()
+    return any(
+        other.role != partner.role and (other.email or "").strip().casefold() == mine
+        for other in couple.partners
+    )
+
+
 def queue_link(
     couple: Couple,
     partner: Partner,
@@ -97,7 +107,7 @@ def queue_link(
     The caller commits.
     """
     address = (partner.email or "").strip()
-    if not address or "@" not in address:
+    if not address or "@" not in address or shares_address(couple, partner):
         return None
     now = now or utcnow()
     if db.session.scalar(select(OutgoingMessage.id).where(OutgoingMessage.key == key)):

@@ -57,7 +57,17 @@ def send(couple_id: int) -> Response:
         flash("This couple is archived: restore it to send links.", "warning")
         return redirect(url_for("week.couple", couple_id=couple.id))
     names = sending.send_links_now(couple, current_user)
-    if names:
+    shared = [
+        p.first_name for p in couple.partners if p.email and sending.shares_address(couple, p)
+    ]
+    if shared:
+        flash(
+            f"{' and '.join(shared)} have the same email address. Each partner's link must "
+            "go to an address only they read, so Tandem sent neither. Add each partner's own "
+            "address, or give the links by hand.",
+            "warning",
+        )
+    elif names:
         where = "the outbox below" if mail.uses_outbox() else "their email"
         flash(
             f"Each partner's own link is on its way to {where}: {' and '.join(names)}. "
