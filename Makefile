@@ -19,9 +19,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# Beside the dev server, a loop runs `flask send-due` every minute (mail to partners; with
+# no SMTP server set up it fills instance/outbox/). It stops when the server stops.
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) seed-library
+	@export TANDEM_BASE_URL=$${TANDEM_BASE_URL:-http://127.0.0.1:$(PORT)}; \
+	( while sleep 60; do $(FLASK) send-due --quiet; done ) & loop=$$!; \
+	trap 'kill $$loop 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Browser tests drive Debian's Chromium; install it when this machine lacks it.

@@ -19,6 +19,10 @@ from therapy.models import (
     CheckIn,
     CoupleReassignment,
     CoupleShare,
+    HomeworkReply,
+    MessageSchedule,
+    OutgoingMessage,
+    PlanItem,
     Practice,
     TherapySession,
 )
@@ -89,6 +93,37 @@ def fill_couple(app: Flask, couple_id: int, marker: str, owner_id: int, other_id
         db.session.add(
             CoupleShare(
                 couple_id=couple_id, user_id=other_id, role="supervisor", created_by_id=owner_id
+            )
+        )
+        item = db.session.scalars(
+            select(PlanItem)
+            .join(TherapySession, TherapySession.id == PlanItem.session_id)
+            .where(TherapySession.couple_id == couple_id)
+        ).first()
+        assert item is not None
+        for role, text, private in (("a", f"Week note {marker}", True), ("b", "Fine", False)):
+            db.session.add(
+                HomeworkReply(
+                    client_id=f"reply-{couple_id}-{role}",
+                    couple_id=couple_id,
+                    partner_role=role,
+                    plan_item_id=item.id,
+                    kind="note",
+                    prompt_index=0,
+                    prompt="How did it go?",
+                    text=text,
+                    private=private,
+                )
+            )
+        db.session.add(MessageSchedule(couple_id=couple_id))
+        db.session.add(
+            OutgoingMessage(
+                key=f"test-message-{couple_id}",
+                to_address="b@example.com",
+                subject="Your link",
+                body="Hello, here is your link: https://example/c/SECRETTOKEN",
+                couple_id=couple_id,
+                partner_role="b",
             )
         )
         db.session.add(

@@ -284,6 +284,11 @@ def world(app, make_user, make_couple, library) -> World:
         from therapy.models import CheckInLink
 
         link_ids = list(db.session.scalars(select(CheckInLink.id)))
+        from therapy import mail
+
+        queued = mail.queue_message("a@example.com", "Hi", "Hi", key="fuzz", couple_id=couple)
+        db.session.commit()
+        message_ids = [queued.id] if queued else []
     ids = {
         "couple_id": [couple, foreign],
         "session_id": session_ids,
@@ -291,6 +296,7 @@ def world(app, make_user, make_couple, library) -> World:
         "exercise_id": [custom, library.id("communication-daily-download")],
         "user_id": [account.id, other.id],
         "link_id": link_ids,
+        "message_id": message_ids,
     }
     fields: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     kinds: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)

@@ -36,6 +36,9 @@ DIRECT = (
     "measure_scores",
     "couple_reassignments",
     "couple_shares",
+    "homework_replies",
+    "outgoing_messages",
+    "message_schedules",
 )
 THROUGH = {  # table: (its reference, the parent table that has couple_id)
     "session_practices": ("session_id", "sessions"),
@@ -134,6 +137,8 @@ def test_cli_export_has_every_row_of_the_couple_and_none_of_another(app, runner,
         hashes = db.session.scalars(text("SELECT token_hash FROM checkin_links")).all()
     assert hashes and not any(h in dump for h in hashes)
     assert "token_hash" not in dump
+    # Nor a queued email's text, which holds a link until it is sent.
+    assert not any(b"SECRETTOKEN" in content for content in files.values())
     # The couple's audit trail comes along, the export itself included.
     actions = {event["action"] for event in record["audit_events"]}
     assert all("address" not in event for event in record["audit_events"])

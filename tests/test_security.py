@@ -18,6 +18,8 @@ PUBLIC_ENDPOINTS = {
     "partner.open_link",
     "partner.form",
     "partner.thanks",
+    "partner.week_send",
+    "partner.week_form",
 }
 
 

@@ -25,11 +25,12 @@ from therapy.models import (
     CheckInLink,
     Couple,
     CoupleShare,
+    OutgoingMessage,
     TherapySession,
     User,
 )
 
-ID_ARGUMENTS = {"couple_id", "session_id", "checkin_id", "link_id"}
+ID_ARGUMENTS = {"couple_id", "session_id", "checkin_id", "link_id", "message_id"}
 # Id arguments of routes that are not about a couple (checked by their own tests).
 OTHER_ARGUMENTS = {"exercise_id", "user_id", "token", "filename"}
 
@@ -87,7 +88,19 @@ def world(app, library, therapist, make_user, make_couple) -> World:
     share(app, couple_id, cotherapist, "cotherapist")
     share(app, couple_id, supervisor, "supervisor")
     with app.app_context():
+        message = OutgoingMessage(
+            key="sharing-test",
+            to_address="b@example.com",
+            subject="Your link",
+            body="Hello",
+            couple_id=couple_id,
+            partner_role="b",
+            state="failed",
+        )
+        db.session.add(message)
+        db.session.commit()
         ids = {
+            "message_id": message.id,
             "couple_id": couple_id,
             "session_id": db.session.scalar(
                 select(TherapySession.id).where(TherapySession.couple_id == couple_id)

@@ -77,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     from therapy.measures.views import bp as measures_bp
     from therapy.progress.views import bp as progress_bp
     from therapy.sessions.views import bp as sessions_bp
+    from therapy.week.views import bp as week_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -89,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(partner_bp)
     app.register_blueprint(progress_bp)
     app.register_blueprint(measures_bp)
+    app.register_blueprint(week_bp)
 
 
 def register_hooks(app: Flask) -> None:

@@ -202,8 +202,25 @@ def restore_check_command(source: Path, postgres_url: str | None) -> None:
         raise click.ClickException("The backup did not pass the check.")
 
 
+@click.command("send-due")
+@with_appcontext
+@click.option("--quiet", is_flag=True, help="Print nothing when nothing was sent.")
+def send_due_command(quiet: bool) -> None:
+    """Queue scheduled messages that are due, then send every due message once."""
+    from therapy import mail
+    from therapy.week import sending
+
+    with current_app.test_request_context(base_url=sending.base_url()):
+        planned = sending.plan_scheduled()
+        report = mail.send_due()
+    report.planned = planned
+    if not quiet or report.sent or report.failed or report.uncertain or planned:
+        click.echo(f"Mail: {report}.")
+
+
 def init_app(app: Flask) -> None:
     for command in (
+        send_due_command,
         create_user_command,
         set_password_command,
         seed_demo_command,

@@ -98,6 +98,24 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "DEFAULT_TIMEZONE": "UTC",
         "PASSWORD_MIN_LENGTH": 12,
         "PASSWORD_MAX_LENGTH": 1024,
+        # Outgoing mail (therapy/mail). No SMTP_HOST: messages go to instance/outbox/.
+        "SMTP_HOST": None,
+        "SMTP_PORT": 587,
+        "SMTP_USER": None,
+        "SMTP_PASSWORD": None,
+        "SMTP_FROM": "tandem@localhost",
+        "SMTP_STARTTLS": True,
+        "SMTP_CA_FILE": None,
+        "SMTP_TIMEOUT": 20,
+        # A `flask send-due` run holds a message this long; a run killed mid-send leaves
+        # it "uncertain" after that, never sent again by itself.
+        "MAIL_LEASE_SECONDS": 300,
+        # Retries after a failure that sent nothing: 1, 2, 4, ... minutes, then given up.
+        "MAIL_RETRY_SECONDS": 60,
+        "MAIL_MAX_ATTEMPTS": 6,
+        # Where partners' links in scheduled messages point (`flask send-due` has no
+        # request to take the host from); links sent from a page use that page's host.
+        "BASE_URL": "http://127.0.0.1:5000",
     }
 
 
@@ -116,6 +134,14 @@ ENVIRONMENT: dict[str, tuple[str, type]] = {
     "TANDEM_LOGIN_LIMIT_ACCOUNT": ("LOGIN_LIMIT_ACCOUNT", str),
     "TANDEM_LOGIN_LIMIT_ACCOUNT_ADDRESS": ("LOGIN_LIMIT_ACCOUNT_ADDRESS", str),
     "TANDEM_LOGIN_LIMIT_ADDRESS": ("LOGIN_LIMIT_ADDRESS", str),
+    "TANDEM_SMTP_HOST": ("SMTP_HOST", str),
+    "TANDEM_SMTP_PORT": ("SMTP_PORT", int),
+    "TANDEM_SMTP_USER": ("SMTP_USER", str),
+    "TANDEM_SMTP_PASSWORD": ("SMTP_PASSWORD", str),
+    "TANDEM_SMTP_FROM": ("SMTP_FROM", str),
+    "TANDEM_SMTP_STARTTLS": ("SMTP_STARTTLS", bool),
+    "TANDEM_SMTP_CA_FILE": ("SMTP_CA_FILE", str),
+    "TANDEM_BASE_URL": ("BASE_URL", str),
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
@@ -22,7 +22,9 @@ from therapy import timeutil
 from therapy.checkins import services
 from therapy.checkins.forms import CheckInForm, checkin_form
 from therapy.extensions import db, limiter
+from therapy.measures import services as measures
 from therapy.models import CheckIn, CheckInLink, Couple, User
+from therapy.week import services as week
 
 bp = Blueprint("partner", __name__, url_prefix="/c")
 
@@ -31,6 +33,14 @@ COOKIE_PATH = "/c"
 COOKIE_LIFETIME = timedelta(hours=2)
 # Failed look-ups per client address; a real partner opens their link once or twice.
 DEFAULT_GUESS_LIMIT = "20 per 15 minutes"
+
+
+@bp.context_processor
+def week_batch() -> dict[str, object]:
+    """A new id for each showing of the week form: its no-JavaScript post saves once."""
+    import secrets
+
+    return {"week_batch": lambda: secrets.token_urlsafe(12)}
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -87,6 +97,8 @@ def _form(couple: Couple, checkin: CheckIn | None) -> CheckInForm:
         questions=services.homework_questions(couple, checkin),
         audience="partner",
         with_date=False,
+        # Only measures whose file records the permission to show partners the wording.
+        measures=[m for m in measures.measures() if m.measure.self_report],
     )
 
 
@@ -100,6 +112,7 @@ def _page(
     checkin = services.partner_checkin(link)
     page = render_template(
         "checkins/partner_form.html",
+        week=week.partner_week(link, current_app.config["SECRET_KEY"]),
         form=form,
         first_name=services.partner_name(couple, link.partner_role),
         sent_at=services.sent_at(checkin) if checkin is not None else None,
@@ -118,7 +131,7 @@ def form() -> tuple[str, int] | Response:
         return closed()
     checkin = services.partner_checkin(link)
     if checkin is not None and checkin.reviewed_at is not None:
-        return render_template("checkins/partner_reviewed.html"), 200
+        return _reviewed(link)
     form = _form(couple, checkin)
     if request.method == "GET" or not form.validate_on_submit():
         return _page(form, couple, link, 200 if request.method == "GET" else 422)
@@ -127,7 +140,7 @@ def form() -> tuple[str, int] | Response:
     try:
         services.save_from_link(link, form.to_data(on_date=today))
     except services.AlreadyReviewed:
-        return render_template("checkins/partner_reviewed.html"), 200
+        return _reviewed(link)
     except services.EditConflict:
         form.version.data = ""
         return _page(form, couple, link, 409)
@@ -139,3 +152,77 @@ def thanks() -> tuple[str, int]:
     if _link_from_cookie() is None:
         return closed()
     return render_template("checkins/partner_thanks.html"), 200
+
+
+def _reviewed(link: CheckInLink) -> tuple[str, int]:
+    """The check-in is read and closed; the week's homework can still be sent."""
+    page = render_template(
+        "checkins/partner_reviewed.html",
+        week=week.partner_week(link, current_app.config["SECRET_KEY"]),
+    )
+    return page, 200
+
+
+# --- the week's homework: ticks and short answers ------------------------------------------
+
+
+@bp.post("/week/send")
+def week_send() -> tuple[Response, int]:
+    """What the week page's script sends: a list of ticks and notes, each with the id the
+    browser made for it. Answers which ids are saved (new or already), so the browser
+    drops them from its queue; a resend never makes a second row."""
+    link = _link_from_cookie()
+    if link is None:
+        return jsonify(error="closed"), 403
+    payload = request.get_json(silent=True)
+    submissions = payload.get("submissions") if isinstance(payload, dict) else None
+    if not isinstance(submissions, list):
+        return jsonify(error="submissions must be a list"), 400
+    try:
+        result = week.save_replies(link, submissions)
+    except week.ReplyRefused as exc:
+        return jsonify(error=str(exc)), 400
+    return jsonify(saved=result.saved, refused=result.refused), 200
+
+
+@bp.post("/week")
+def week_form() -> Response | tuple[str, int]:
+    """The same without JavaScript: the week form posted whole. Its hidden `batch` id
+    (new on every page) makes a double click save once."""
+    link = _link_from_cookie()
+    if link is None:
+        return closed(403)
+    batch = request.form.get("batch", "")
+    if not week.CLIENT_ID.match(batch) or len(batch) > 40:
+        return closed(400)
+    submissions: list[dict[str, object]] = []
+    for item in week.partner_week(link, current_app.config["SECRET_KEY"]).items:
+        days = [
+            day.number
+            for day in item.days
+            if request.form.get(f"tick-{item.plan_item_id}-{day.number}")
+        ]
+        if days:
+            submissions.append(
+                {
+                    "id": f"{batch}-t{item.plan_item_id}",
+                    "kind": "ticks",
+                    "item": item.plan_item_id,
+                    "days": days,
+                }
+            )
+        for index, _ in enumerate(item.content.prompts):
+            text = request.form.get(f"note-{item.plan_item_id}-{index}", "").strip()
+            if text:
+                submissions.append(
+                    {
+                        "id": f"{batch}-n{item.plan_item_id}-{index}",
+                        "kind": "note",
+                        "item": item.plan_item_id,
+                        "prompt": index,
+                        "text": text,
+                        "private": bool(request.form.get(f"private-{item.plan_item_id}-{index}")),
+                    }
+                )
+    week.save_replies(link, submissions)
+    return redirect(url_for("partner.form", sent="week") + "#week")

@@ -533,11 +533,18 @@ def live_links(couple_id: int, partner_role: str) -> list[CheckInLink]:
 
 
 def create_link(
-    couple: Couple, partner_role: str, *, days: int = LINK_DAYS_DEFAULT, user: User | None = None
+    couple: Couple,
+    partner_role: str,
+    *,
+    days: int = LINK_DAYS_DEFAULT,
+    user: User | None = None,
+    commit: bool = True,
 ) -> tuple[CheckInLink, str]:
     """A new link for one partner, and its token (shown once, never stored).
 
     The partner's older live links are revoked: one live link per partner at a time.
+    With commit=False the caller commits (the emailed link is queued in the same
+    transaction as its message).
     """
     if partner_role not in ("a", "b") or not LINK_DAYS_MIN <= days <= LINK_DAYS_MAX:
         raise ValueError("partner must be 'a' or 'b' and days 1 to 30")
@@ -558,7 +565,8 @@ def create_link(
     db.session.add(link)
     db.session.flush()
     audit.record("link.create", record_type="checkin_link", record_id=link.id, actor=user)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return link, token
 
 
@@ -706,6 +714,11 @@ def _save_from_link(link: CheckInLink, data: CheckInData) -> CheckIn:
         with db.session.no_autoflush:
             keep_revision(checkin, EnteredBy.PARTNER.value, link=link)
             _apply(checkin, data)
+        for answer in data.scores:  # self-report measures sent again: a new score each
+            score = new_score(
+                couple, link.partner_role, answer.measure, data.on_date, answer.item_scores, None
+            )
+            score.checkin_id = checkin.id
         audit.record("checkin.revise", record_type="checkin", record_id=checkin.id)
     # Which link made the change; never what was sent.
     audit.record("link.use", record_type="checkin_link", record_id=link.id)

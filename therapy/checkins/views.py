@@ -76,6 +76,18 @@ def show(checkin_id: int) -> str:
         how=services.current_version_how(checkin),
         earlier=services.earlier_versions(checkin),
         hide_private=not access.may_see_private(couple),
+        unread=week_unread(checkin),
+    )
+
+
+def week_unread(checkin: CheckIn) -> bool:
+    """A check-in a partner sent that the therapist has neither reviewed nor marked read."""
+    from therapy.week.services import read_ids
+
+    return (
+        checkin.entered_by == "partner"
+        and checkin.reviewed_at is None
+        and checkin.id not in read_ids("checkin", [checkin.id])
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import render_template
 from sqlalchemy import select
@@ -53,6 +54,8 @@ class Agenda:
     previous_follow_up: str
     therapist_name: str
     paper: str
+    # What the partners sent about the previous session's homework (ticks per day, notes).
+    homework: Any = None
 
 
 def clock(start: datetime | None, offset: int) -> str:
@@ -122,7 +125,15 @@ def agenda_for_session(session: TherapySession, therapist: User) -> Agenda:
         previous_follow_up=previous.notes_follow_up if previous else "",
         therapist_name=therapist.display_name,
         paper=paper_of(therapist),
+        homework=_homework_before(session),
     )
+
+
+def _homework_before(session: TherapySession) -> Any:
+    from therapy.week.services import homework_before
+
+    hw = homework_before(session)
+    return hw if hw is not None and hw.anything else None
 
 
 def agenda_html(agenda: Agenda) -> str:

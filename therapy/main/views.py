@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from therapy.couples import services as couples
 from therapy.progress import attention
 from therapy.sessions import services as sessions
+from therapy.week import services as week
 
 bp = Blueprint("main", __name__)
 
@@ -59,4 +60,5 @@ def dashboard() -> str:
         upcoming=upcoming,
         attention=needing[: attention.SHOWN],
         attention_more=max(0, len(needing) - attention.SHOWN),
+        unread=week.unread_total(current_user),
     )

@@ -63,6 +63,19 @@ class Measure:
     reliable_change: float
     reliable_change_note: str
     items: tuple[MeasureItem, ...]
+    # Who allowed partners to read the item wording themselves, and where that is written
+    # ("Permission from the authors, letter of 3 May 2026"). Empty: score entry only.
+    self_report_permission: str = ""
+
+    @property
+    def self_report(self) -> bool:
+        """Partners answer it themselves on their week page: only a full-item measure
+        whose file records the permission to show its wording."""
+        return (
+            self.entry == "items"
+            and bool(self.self_report_permission.strip())
+            and all(item.text.strip() for item in self.items)
+        )
 
     def score(self, item_scores: dict[str, int]) -> float:
         """The total for one completed questionnaire, by the measure's own scoring rule."""
@@ -238,6 +251,7 @@ def parse_definition(text: str) -> Measure:
         cutoff_means=cutoff_means,
         cutoff_label=str(scoring.get("cutoff_label", "")),
         reliable_change=reliable_change,
+        self_report_permission=str(raw.get("self_report_permission", ""))[:500],
         reliable_change_note=str(scoring.get("reliable_change_note", "")),
         items=tuple(items),
     )

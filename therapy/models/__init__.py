@@ -44,6 +44,13 @@ from therapy.models.session import (
 )
 from therapy.models.share import CoupleShare, ShareRole
 from therapy.models.user import Role, SiteSetup, User
+from therapy.models.week import (
+    HomeworkReply,
+    MessageSchedule,
+    MessageState,
+    OutgoingMessage,
+    ReadMark,
+)
 
 __all__ = [
     "AuditEvent",
@@ -63,16 +70,21 @@ __all__ = [
     "ExerciseStar",
     "Format",
     "HomeworkDone",
+    "HomeworkReply",
     "LinkPurpose",
     "LivingSituation",
     "MeasureDefinition",
     "MeasureScore",
+    "MessageSchedule",
+    "MessageState",
+    "OutgoingMessage",
     "Partner",
     "PartnerRole",
     "PlanItem",
     "PlanTemplate",
     "Practice",
     "PracticeKind",
+    "ReadMark",
     "Role",
     "SessionStatus",
     "Setting",

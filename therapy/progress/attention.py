@@ -85,6 +85,7 @@ def needing_attention(owner: User, now: datetime | None = None) -> list[Attentio
     _homework(ids, name, found)
     _measures(ids, name, found)
     _links(ids, name, found, now)
+    _unread(ids, name, found)
     _sessions(owner, couples, found, now)
     result = [Attention(cid, couples[cid].label, reasons) for cid, reasons in found.items()]
     result.sort(key=lambda a: (-len(a.reasons), a.label.casefold(), a.couple_id))
@@ -297,3 +298,23 @@ def _sessions(
                 found[couple_id].append(
                     f"No session yet, {(now - began).days // 7} weeks after starting."
                 )
+
+
+def _unread(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type: ignore[no-untyped-def]
+    """Check-ins and homework notes partners sent that the therapist has not marked read,
+    and messages to partners that did not go."""
+    from therapy.mail import problems_for
+    from therapy.week.services import unread_by_couple
+
+    for couple_id, unread in sorted(unread_by_couple(ids).items()):
+        parts = []
+        if unread.checkins:
+            parts.append(f"{unread.checkins} check-in{'' if unread.checkins == 1 else 's'}")
+        if unread.notes:
+            parts.append(f"{unread.notes} homework note{'' if unread.notes == 1 else 's'}")
+        if parts:
+            found[couple_id].append(f"{' and '.join(parts)} not read yet.".capitalize())
+    for message in problems_for(ids):
+        if message.couple_id is not None:
+            who = name(message.couple_id, message.partner_role or "a")
+            found[message.couple_id].append(f"A message to {who} did not go: {message.last_error}")

@@ -18,6 +18,7 @@ from therapy.models import (
     CheckInHomework,
     CheckInRating,
     Couple,
+    EnteredBy,
     MeasureScore,
     SessionStatus,
     TherapySession,
@@ -48,6 +49,7 @@ class Cell:
     private: bool = False
     change: int = 0  # +1 reliably better, -1 reliably worse, 0 neither
     before: float | None = None  # the partner's previous value in the chart
+    self_report: bool = False  # a measure the partner answered on their own page
 
     def text(self, couple_view: bool) -> str:
         """The cell as the table shows it: the number, then any marks in words."""
@@ -56,6 +58,8 @@ class Cell:
             words.append("▲ reliable rise" if self.change > 0 else "▼ reliable fall")
         if self.private and not couple_view:
             words.append("(private)")
+        if self.self_report:
+            words.append("(self-report)")
         return " ".join(words)
 
 
@@ -421,7 +425,9 @@ def _measure_charts(couple: Couple, result: Progress) -> None:
             MeasureScore.partner_role,
             MeasureScore.on_date,
             MeasureScore.total,
+            CheckIn.entered_by,
         )
+        .outerjoin(CheckIn, CheckIn.id == MeasureScore.checkin_id)
         .where(
             MeasureScore.couple_id == couple.id,
             MeasureScore.on_date >= result.start,
@@ -432,8 +438,15 @@ def _measure_charts(couple: Couple, result: Progress) -> None:
     found: dict[int, dict[str, dict[date, tuple[float, bool]]]] = defaultdict(
         lambda: defaultdict(dict)
     )
-    for measure_id, role, on_date, total in rows:
+    self_reported: set[tuple[int, str, date]] = set()
+    for measure_id, role, on_date, total, entered_by in rows:
         found[measure_id][role][week_of(on_date)] = (float(total), False)
+        # Scores sent through a partner's link were answered by the partner.
+        key = (measure_id, role, week_of(on_date))
+        if entered_by == EnteredBy.PARTNER.value:
+            self_reported.add(key)
+        else:
+            self_reported.discard(key)
     for stored in all_measures():
         measure = stored.measure
         if stored.id not in found and not stored.builtin:
@@ -442,6 +455,9 @@ def _measure_charts(couple: Couple, result: Progress) -> None:
             role: _with_changes(values, measure.reliable_change, measure.higher_is_better)
             for role, values in found.get(stored.id, {}).items()
         }
+        for role, cells in series.items():
+            for week, cell in cells.items():
+                cell.self_report = (stored.id, role, week) in self_reported
         result.measures.append(
             _chart(
                 key=measure.slug,

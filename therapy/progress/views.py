@@ -13,6 +13,7 @@ from therapy.extensions import db
 from therapy.models import Couple
 from therapy.progress import services
 from therapy.progress.forms import RangeForm, ReportForm
+from therapy.week import services as week
 
 bp = Blueprint("progress", __name__, url_prefix="/couples/<int:couple_id>")
 # The legend swatches are shared with the progress page; the rest is the report's own.
@@ -33,7 +34,12 @@ def show(couple_id: int) -> str:
     progress = services.build(couple, start, end, couple_view=couple_view)
     report = ReportForm(formdata=None, start=start, end=end)
     return render_template(
-        "progress/show.html", couple=couple, progress=progress, form=form, report=report
+        "progress/show.html",
+        couple=couple,
+        progress=progress,
+        form=form,
+        report=report,
+        week_homework=week.recent_homework(couple, couple_view=couple_view),
     )
 
 

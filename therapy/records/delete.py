@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_
 
 from therapy import audit, pdf
 from therapy.extensions import db
-from therapy.models import Couple, User
+from therapy.models import Couple, ReadMark, User
 from therapy.records.export import CHUNK, collect_rows
 
 
@@ -38,6 +38,18 @@ def delete_couple(couple: Couple, *, typed: str, actor: User | None) -> dict[str
     # The deleted rows must not linger in the session as objects to flush later.
     db.session.expunge_all()
     actor = db.session.get(User, actor_id) if actor_id is not None else None
+    # Read marks name a check-in or a homework note by number, with no foreign key.
+    marked = {
+        "checkin": [row["id"] for row in rows.get("checkins", [])],
+        "note": [row["id"] for row in rows.get("homework_replies", [])],
+    }
+    for kind, ids in marked.items():
+        for start in range(0, len(ids), CHUNK):
+            db.session.execute(
+                delete(ReadMark).where(
+                    ReadMark.kind == kind, ReadMark.record_id.in_(ids[start : start + CHUNK])
+                )
+            )
     # Children before parents: the reverse of the schema's dependency order.
     for name in reversed(list(rows)):
         table = db.metadata.tables[name]

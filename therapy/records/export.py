@@ -113,6 +113,15 @@ def _leave_out_private(rows: dict[str, list[dict[str, Any]]], role: str) -> dict
     for row in rows.get("checkin_revisions", []):
         if row["checkin_id"] in theirs:
             row["answers"] = _public_answers(row["answers"], counts)
+    # Any other table of things a partner sends with a private flag (the week page's
+    # homework notes, say): that partner's private rows go.
+    for table, found in rows.items():
+        if table in ("checkin_ratings", "checkin_homework") or not found:
+            continue
+        if {"partner_role", "private"} <= set(found[0]):
+            kept = [r for r in found if not (r["partner_role"] == role and r["private"])]
+            counts["other"] = counts.get("other", 0) + len(found) - len(kept)
+            rows[table] = kept
     return counts
 
 

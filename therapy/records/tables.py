@@ -33,6 +33,11 @@ TABLE_NOTES: dict[str, str] = {
     "measure_scores": "Questionnaire scores (such as CSI-4): item scores and totals.",
     "couple_reassignments": "Moves of the couple from one therapist to another, and why.",
     "couple_shares": "Therapists the couple was shared with (co-therapist or supervisor).",
+    "homework_replies": "What each partner sent from their week page: days ticked and answers "
+    "to the homework's prompts, with private flags.",
+    "outgoing_messages": "Emails Tandem queued or sent to the partners: to whom, subject, when, "
+    "and whether it went. Not the text, which holds a link's secret until it is sent.",
+    "message_schedules": "The couple's email schedule: which reminders, and when.",
 }
 
 # Couple tables the export leaves out on purpose, and why (none today).
@@ -42,6 +47,7 @@ EXCLUDED_TABLES: dict[str, str] = {}
 LEFT_OUT_COLUMNS: dict[str, frozenset[str]] = {
     "checkin_links": frozenset({"token_hash"}),
     "couples": frozenset({"search_text"}),
+    "outgoing_messages": frozenset({"body"}),
 }
 
 # For rows of other tables a couple's rows point at (a practice, a therapist), only

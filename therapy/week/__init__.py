@@ -1,0 +1,1 @@
+"""The couple's week between sessions: the partner's page, what comes back, sending links."""
