@@ -1,5 +1,12 @@
 """Every model, importable from one place."""
 
+from therapy.models.account import (
+    Passkey,
+    PasswordReset,
+    PracticeSettings,
+    RecoveryCode,
+    TotpFactor,
+)
 from therapy.models.audit import AuditEvent
 from therapy.models.base import Base, utcnow
 from therapy.models.checkin import (
@@ -67,16 +74,21 @@ __all__ = [
     "MeasureScore",
     "Partner",
     "PartnerRole",
+    "Passkey",
+    "PasswordReset",
     "PlanItem",
     "PlanTemplate",
     "Practice",
     "PracticeKind",
+    "PracticeSettings",
+    "RecoveryCode",
     "Role",
     "SessionStatus",
     "Setting",
     "SiteSetup",
     "Tag",
     "TherapySession",
+    "TotpFactor",
     "Tracking",
     "User",
     "Who",
