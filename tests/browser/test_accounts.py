@@ -40,9 +40,11 @@ def test_set_up_an_app_and_sign_in_with_a_code(page, live_therapist, clock):
     password_step(page, live_therapist)
     page.get_by_role("link", name="Account").click()
     page.get_by_role("button", name="Add a second factor").click()
+    screenshot(page, "second-factor-choices")
     page.get_by_role("button", name="Set up an app").click()
     expect(page.get_by_role("img", name="QR code to add Tandem")).to_be_visible()
     check_accessibility(page, "app setup")
+    screenshot(page, "app-setup")
     secret = page.locator("[data-secret]").inner_text().replace(" ", "")
     page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).at(clock.now()))
     page.get_by_role("button", name="Turn on").click()
@@ -50,6 +52,7 @@ def test_set_up_an_app_and_sign_in_with_a_code(page, live_therapist, clock):
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
     expect(page.locator("[data-codes-list] li")).to_have_count(10)
     check_accessibility(page, "recovery codes")
+    screenshot(page, "recovery-codes")
     page.get_by_role("button", name="I have saved them. Continue").click()
     expect(page.get_by_role("rowheader", name="Authenticator app")).to_be_visible()
 
@@ -157,3 +160,52 @@ def test_a_required_second_factor_cannot_be_skipped(page, live_app, live_therapi
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.goto("/")
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_an_administrator_hands_over_a_reset_link(browser, server, live_app, live_therapist):
+    from tests.conftest import TEST_PASSWORD, Account
+    from therapy.auth import services
+
+    with live_app.app_context():
+        user = services.create_user("boss@example.com", "Dr. Boss", TEST_PASSWORD, admin=True)
+        admin = Account(user.id, user.email, TEST_PASSWORD)
+    base = server.url.replace("127.0.0.1", "localhost")
+    admin_context = browser.new_context(base_url=base, viewport=LAPTOP)
+    admin_context.grant_permissions(["clipboard-read", "clipboard-write"])
+    admin_page = admin_context.new_page()
+    therapist_context = browser.new_context(base_url=base, viewport=LAPTOP)
+    therapist_page = therapist_context.new_page()
+    try:
+        password_step(admin_page, admin)
+        admin_page.goto("/admin/therapists")
+        check_accessibility(admin_page, "therapists with second factors")
+        screenshot(admin_page, "admin-therapists-factors")
+        admin_page.get_by_role("button", name="Reset link for Dr. Live Test").click()
+        expect(admin_page.get_by_text("Copy it now.")).to_be_visible()
+        check_accessibility(admin_page, "reset link")
+        screenshot(admin_page, "admin-reset-link")
+        admin_page.get_by_role("button", name="Copy the link").click()
+        expect(admin_page.get_by_role("button", name="Copied")).to_be_visible()
+        link = admin_page.evaluate("navigator.clipboard.readText()")
+        assert link == admin_page.get_by_label("Link for live@example.com").input_value()
+
+        therapist_page.goto(link)
+        expect(therapist_page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+        assert (
+            "/reset/password" in therapist_page.url
+            and link.split("/")[-1] not in therapist_page.url
+        )
+        check_accessibility(therapist_page, "new password")
+        therapist_page.get_by_label("New password", exact=True).fill(
+            "violet harbour lantern copper"
+        )
+        therapist_page.get_by_label("New password again").fill("violet harbour lantern copper")
+        therapist_page.get_by_role("button", name="Save new password").click()
+        expect(therapist_page.get_by_text("Your password is changed")).to_be_visible()
+        therapist_page.goto(link)
+        expect(
+            therapist_page.get_by_role("heading", name="This link does not work")
+        ).to_be_visible()
+    finally:
+        admin_context.close()
+        therapist_context.close()
