@@ -366,3 +366,18 @@ def test_no_email_reset_without_mail(client, therapist):
     assert (
         b"An administrator of your practice can give you a reset link" in client.get("/login").data
     )
+
+
+def test_new_recovery_codes_need_the_password_and_replace_the_old(
+    app, logged_in, therapist, frozen
+):
+    _secret, old = enrol_app(logged_in)
+    refused = logged_in.post("/account/recovery-codes", data={"password": "not my password"})
+    assert refused.status_code == 302
+    response = logged_in.post("/account/recovery-codes", data={"password": TEST_PASSWORD})
+    new = CODE.findall(response.get_data(as_text=True))
+    assert len(new) == 10 and not set(new) & set(old)
+    logged_in.post("/logout")
+    password_step(logged_in, therapist)
+    assert logged_in.post("/login/second-factor", data={"code": old[0]}).status_code == 200
+    assert logged_in.post("/login/second-factor", data={"code": new[0]}).status_code == 302

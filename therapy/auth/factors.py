@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyotp
+from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -302,7 +303,7 @@ def check_recovery_code(user: User, code: str) -> bool:
     for row in unused:
         try:
             hasher().verify(row.code_hash, code)
-        except Exception:  # noqa: S112  (argon2's mismatch and invalid-hash errors)
+        except (VerificationError, InvalidHashError):
             continue
         result = db.session.execute(
             update(RecoveryCode)
