@@ -381,3 +381,21 @@ def test_new_recovery_codes_need_the_password_and_replace_the_old(
     password_step(logged_in, therapist)
     assert logged_in.post("/login/second-factor", data={"code": old[0]}).status_code == 200
     assert logged_in.post("/login/second-factor", data={"code": new[0]}).status_code == 302
+
+
+def test_the_command_line_removes_factors_when_no_administrator_can(
+    app, runner, logged_in, therapist, frozen
+):
+    enrol_app(logged_in)
+    result = runner.invoke(args=["remove-second-factors", therapist.email, "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "Second factors removed" in result.output
+    assert logged_in.get("/").headers["Location"].startswith("/login")
+    assert password_step(logged_in, therapist) == "/"
+    with app.app_context():
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "factor.admin_remove")
+        )
+        assert event.actor_id is None and event.address == "cli"
+    result = runner.invoke(args=["remove-second-factors", "nobody@example.com", "--yes"])
+    assert result.exit_code != 0 and "No account" in result.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import click
 from flask import (
     Blueprint,
     abort,
@@ -32,7 +33,8 @@ from therapy.checkins.services import qr_data_url
 from therapy.extensions import db, limiter, login_manager
 from therapy.models import User
 
-bp = Blueprint("factors", __name__)
+# cli_group=None: the command below is `flask remove-second-factors`, beside the others.
+bp = Blueprint("factors", __name__, cli_group=None)
 
 # A credential JSON from the browser is a few kilobytes at most.
 CREDENTIAL_MAX = 16 * 1024
@@ -75,10 +77,13 @@ def challenge() -> str | Response:
             return _signed_in(user, how)
         _failed_attempt(user)
         form.code.errors = ["That code did not work. Codes from the app work once each."]
+    has_app = factors.totp_factor(user) is not None
+    if not has_app:
+        form.code.description = "One of the recovery codes you saved when you added a passkey."
     return render_template(
         "auth/second_factor.html",
         form=form,
-        has_app=factors.totp_factor(user) is not None,
+        has_app=has_app,
         has_passkeys=bool(factors.passkeys(user)),
         passkeys_possible=factors.passkeys_possible(),
     )
@@ -306,3 +311,17 @@ def recovery_new() -> str | Response:
     codes = factors.new_recovery_codes(user)
     db.session.commit()
     return render_template("auth/recovery_codes.html", codes=codes, next=url_for("auth.account"))
+
+
+@bp.cli.command("remove-second-factors")
+@click.argument("email")
+@click.confirmation_option(prompt="Remove every second factor of this account?")
+def remove_second_factors_command(email: str) -> None:
+    """For a practice whose only administrator lost every factor (audited as "cli")."""
+    from therapy.auth.services import find_user
+
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}.")
+    factors.remove_all_factors(user, None)
+    click.echo(f"Second factors removed for {user.email}; every session of it is signed out.")

@@ -477,9 +477,10 @@ def remove_passkey(user: User, passkey_id: int) -> bool:
 # --- Losing every factor ----------------------------------------------------------------
 
 
-def remove_all_factors(user: User, admin: User) -> None:
-    """An administrator clears an account's app, passkeys and recovery codes (audited);
-    the account's sessions end, and it enrols again at next sign-in if required."""
+def remove_all_factors(user: User, admin: User | None) -> None:
+    """An administrator (or the server's command line, admin=None) clears an account's
+    app, passkeys and recovery codes (audited); the account's sessions end, and it sets
+    up a factor again at next sign-in if the practice requires one."""
     for model in (TotpFactor, Passkey, RecoveryCode):
         db.session.execute(delete(model).where(model.user_id == user.id))
     user.end_all_sessions()
