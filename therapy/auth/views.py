@@ -19,7 +19,6 @@ from werkzeug.wrappers import Response
 
 from therapy import audit
 from therapy.auth import factors, resets, second_factor, services, sessions, throttle
-from therapy.auth.factor_forms import PasswordConfirmForm
 from therapy.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, SetupForm
 from therapy.auth.passwords import verify_password
 from therapy.extensions import limiter, login_manager
@@ -129,7 +128,6 @@ def _account_page(profile: ProfileForm, password: PasswordChangeForm) -> str:
         passkeys=factors.passkeys(user),
         recovery_left=factors.recovery_codes_left(user),
         second_factor_required=factors.second_factor_required(),
-        confirm=PasswordConfirmForm(formdata=None),
     )
 
 
