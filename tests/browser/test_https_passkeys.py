@@ -62,24 +62,22 @@ def https_host(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[Gunicorn
 
 
 @pytest.fixture
-def trusting_browser(https_host: tuple[Gunicorn, str, str]) -> Iterator[Any]:
+def trusting_browser(browser: Any, https_host: tuple[Gunicorn, str, str]) -> Iterator[Any]:
     """Chromium that resolves tandem.test to loopback and trusts this one certificate
-    (WebAuthn is off on pages with certificate errors, so ignoring them would not do)."""
-    from playwright.sync_api import sync_playwright
-
+    (WebAuthn is off on pages with certificate errors, so ignoring them would not do).
+    Launched by the session's Playwright: a second one cannot start in this process."""
     _server, _url, fingerprint = https_host
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                *CHROMIUM_ARGS,
-                f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
-                f"--ignore-certificate-errors-spki-list={fingerprint}",
-            ],
-        )
-        yield browser
-        browser.close()
+    trusting = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            *CHROMIUM_ARGS,
+            f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
+            f"--ignore-certificate-errors-spki-list={fingerprint}",
+        ],
+    )
+    yield trusting
+    trusting.close()
 
 
 def test_a_passkey_over_https_on_a_host_name(trusting_browser, https_host):
