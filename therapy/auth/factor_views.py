@@ -41,8 +41,7 @@ CREDENTIAL_MAX = 16 * 1024
 
 
 def _pending_key() -> str:
-    note = second_factor._note() or {}
-    return f"user:{note.get('user', 'none')}"
+    return f"user:{second_factor.pending_user_id() or 'none'}"
 
 
 # --- At sign-in ---------------------------------------------------------------------------

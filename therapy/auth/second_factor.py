@@ -70,6 +70,12 @@ def _note() -> dict[str, Any] | None:
     return note
 
 
+def pending_user_id() -> int | None:
+    """The id in the pending note, if any (a rate-limit key; not a proof of anything)."""
+    user_id = (_note() or {}).get("user")
+    return user_id if isinstance(user_id, int) else None
+
+
 def pending_user(*, enrol: bool) -> User | None:
     """The account waiting for its second factor (enrol=False) or to set one up (True)."""
     note = _note()
