@@ -297,6 +297,8 @@ def world(app, make_user, make_couple, library) -> World:
         "user_id": [account.id, other.id],
         "link_id": link_ids,
         "message_id": message_ids,
+        # The fuzzing therapist has no passkey: these are someone else's or nobody's.
+        "passkey_id": [1, 2],
     }
     fields: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     kinds: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)

@@ -423,3 +423,26 @@ def test_a_shared_address_gets_neither_link(app, logged_in, therapist, library, 
     assert "have the same email address" in page.get_data(as_text=True)
     run_send_due(app)
     assert smtp_server.inbox.received == []
+
+
+def test_a_password_reset_asked_for_by_email_arrives_through_the_queue(app, smtp_server):
+    from therapy.auth import services
+
+    with app.app_context():
+        services.create_user("known@example.com", "Dr. Known", "correct horse battery staple")
+    client = app.test_client()
+    assert b"reset/request" not in client.get("/login").data  # no SMTP yet: no offer
+    use_smtp(app, smtp_server)
+    assert b"reset/request" in client.get("/login").data
+    for email in ("known@example.com", "nobody@example.com"):
+        client.post("/reset/request", data={"email": email})
+    assert smtp_server.inbox.received == []  # queued, not sent during the request
+    run_send_due(app)
+    (received,) = smtp_server.inbox.received
+    assert received.rcpt_tos == ["known@example.com"]
+    link = re.search(r"http://localhost(/reset/\S+)", received.body)
+    assert link is not None
+    assert app.test_client().get(link.group(1)).status_code == 302
+    with app.app_context():
+        (row,) = db.session.scalars(select(OutgoingMessage)).all()
+        assert row.state == MessageState.SENT and "/reset/" not in row.body

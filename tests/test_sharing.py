@@ -32,7 +32,7 @@ from therapy.models import (
 
 ID_ARGUMENTS = {"couple_id", "session_id", "checkin_id", "link_id", "message_id"}
 # Id arguments of routes that are not about a couple (checked by their own tests).
-OTHER_ARGUMENTS = {"exercise_id", "user_id", "token", "filename"}
+OTHER_ARGUMENTS = {"exercise_id", "user_id", "token", "filename", "passkey_id"}
 
 # Routes that need more than reading even to open (their GET is refused to a supervisor).
 EDIT_TO_OPEN = {"checkins.edit"}

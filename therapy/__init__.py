@@ -67,6 +67,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from therapy.admin.views import bp as admin_bp
+    from therapy.auth.factor_views import bp as factors_bp
+    from therapy.auth.reset_views import bp as reset_bp
     from therapy.auth.views import bp as auth_bp
     from therapy.checkins.partner import bp as partner_bp
     from therapy.checkins.views import bp as checkins_bp
@@ -80,6 +82,8 @@ def register_blueprints(app: Flask) -> None:
     from therapy.week.views import bp as week_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(factors_bp)
+    app.register_blueprint(reset_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(exercises_bp)
     app.register_blueprint(couples_bp)
@@ -95,11 +99,12 @@ def register_blueprints(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     from therapy import errors, security, text, timeutil
-    from therapy.auth import sessions
+    from therapy.auth import second_factor, sessions
 
     text.init_app(app)
     timeutil.init_app(app)
     sessions.init_app(app)
+    second_factor.init_app(app)
     security.init_app(app)
     errors.init_app(app)
 

@@ -83,6 +83,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_LIMIT_ACCOUNT_ADDRESS": "30 per 15 minutes",  # one account from one address
         "LOGIN_LIMIT_ADDRESS": "100 per 15 minutes",  # one address, all accounts
         "LOGIN_LIMIT_ACCOUNT": "100 per 15 minutes",  # one account, from unknown browsers
+        # Wrong second-factor codes for one account (after its correct password).
+        "LOGIN_LIMIT_SECOND_FACTOR": "10 per 15 minutes",
+        # A callable that sends a password reset email (therapy/auth/resets.py); None
+        # leaves email resets off and administrators issue reset links.
+        "PASSWORD_RESET_SENDER": None,
         "RATELIMIT_KEY_PREFIX": "tandem",
         # Redis down or hung must not stop sign-in or partner links: after a failed call
         # (at most REDIS_TIMEOUT seconds) Flask-Limiter counts in this process's memory,
@@ -142,6 +147,7 @@ ENVIRONMENT: dict[str, tuple[str, type]] = {
     "TANDEM_SMTP_STARTTLS": ("SMTP_STARTTLS", bool),
     "TANDEM_SMTP_CA_FILE": ("SMTP_CA_FILE", str),
     "TANDEM_BASE_URL": ("BASE_URL", str),
+    "TANDEM_LOGIN_LIMIT_SECOND_FACTOR": ("LOGIN_LIMIT_SECOND_FACTOR", str),
 }
 
 

@@ -12,7 +12,9 @@ from wtforms import SelectChoice
 
 from therapy.admin import services
 from therapy.admin.forms import AuditFilterForm, NewTherapistForm, ReassignForm
+from therapy.auth import factors, resets
 from therapy.auth import services as accounts
+from therapy.auth.factor_forms import RequireSecondFactorForm
 from therapy.extensions import login_manager
 from therapy.pagination import page_number
 from therapy.parsing import parse_id
@@ -31,7 +33,15 @@ def administrators_only() -> Response | None:
 
 
 def _therapists_page(form: NewTherapistForm) -> str:
-    return render_template("admin/therapists.html", rows=services.therapists(), form=form)
+    required = factors.second_factor_required()
+    return render_template(
+        "admin/therapists.html",
+        rows=services.therapists(),
+        form=form,
+        factor_counts=factors.factor_counts(),
+        second_factor_required=required,
+        require_form=RequireSecondFactorForm(formdata=None, require=required),
+    )
 
 
 @bp.get("/therapists")
@@ -78,6 +88,49 @@ def deactivate(user_id: int) -> Response:
 @bp.post("/therapists/<int:user_id>/reactivate")
 def reactivate(user_id: int) -> Response:
     return _set_active(user_id, True)
+
+
+@bp.post("/practice/second-factor")
+def require_second_factor() -> Response:
+    form = RequireSecondFactorForm()
+    if form.validate_on_submit():
+        required = bool(form.require.data)
+        if required != factors.second_factor_required():
+            factors.set_second_factor_required(required, current_user._get_current_object())
+        flash(
+            "Everyone now needs a second factor. Those without one set it up at their next sign-in."
+            if required
+            else "A second factor is now each person's choice.",
+            "success",
+        )
+    return redirect(url_for("admin.therapists"))
+
+
+@bp.post("/therapists/<int:user_id>/factors/remove")
+def remove_factors(user_id: int) -> Response:
+    """For someone who lost their phone and recovery codes (audited)."""
+    user = services.get_user(user_id)
+    if user is None:
+        abort(404)
+    factors.remove_all_factors(user, current_user._get_current_object())
+    then = (
+        "They set up a new one at their next sign-in."
+        if factors.second_factor_required()
+        else "They can sign in with their password alone."
+    )
+    flash(f"{user.display_name}'s second factors are removed. {then}", "success")
+    return redirect(url_for("admin.therapists"))
+
+
+@bp.post("/therapists/<int:user_id>/reset-link")
+def reset_link(user_id: int) -> str:
+    """A one-time password reset link, shown this once, to hand over in person or by phone."""
+    user = services.get_user(user_id)
+    if user is None or not user.active:
+        abort(404)
+    link = resets.issue_by_admin(user, current_user._get_current_object())
+    minutes = int(resets.LIFETIME.total_seconds() // 60)
+    return render_template("admin/reset_link.html", user=user, link=link, minutes=minutes)
 
 
 @bp.get("/couples")

@@ -11,16 +11,17 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from therapy import audit
-from therapy.auth import services, sessions, throttle
+from therapy.auth import factors, resets, second_factor, services, sessions, throttle
 from therapy.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, SetupForm
 from therapy.auth.passwords import verify_password
-from therapy.extensions import limiter
+from therapy.extensions import limiter, login_manager
 
 bp = Blueprint("auth", __name__)
 
@@ -61,17 +62,23 @@ def login() -> str | Response:
     if form.validate_on_submit():
         user = services.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
-            sessions.start(user)
-            response = redirect(services.safe_next(form.next.data) or url_for("main.dashboard"))
+            # Straight in, or on to the second factor first (therapy/auth/second_factor.py).
+            response = second_factor.after_password(user, services.safe_next(form.next.data))
             throttle.remember_device(response, user.email)
             return response
         form.password.errors = ["That email and password do not match an active account."]
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, email_resets=resets.mail_configured())
 
 
 @bp.post("/logout")
-@login_required
 def logout() -> Response:
+    if not current_user.is_authenticated:
+        # Between password and second factor, signing out forgets the password step.
+        if second_factor.PENDING_KEY not in session:
+            return login_manager.unauthorized()
+        second_factor.cancel()
+        flash("You are signed out.", "info")
+        return redirect(url_for("auth.login"))
     audit.record("logout", record_type="user", record_id=current_user.id)
     sessions.end(current_user._get_current_object())
     flash("You are signed out.", "info")
@@ -112,7 +119,16 @@ def setup() -> str | Response:
 
 
 def _account_page(profile: ProfileForm, password: PasswordChangeForm) -> str:
-    return render_template("auth/account.html", profile=profile, password=password)
+    user = current_user._get_current_object()
+    return render_template(
+        "auth/account.html",
+        profile=profile,
+        password=password,
+        app_factor=factors.totp_factor(user),
+        passkeys=factors.passkeys(user),
+        recovery_left=factors.recovery_codes_left(user),
+        second_factor_required=factors.second_factor_required(),
+    )
 
 
 @bp.get("/account")

@@ -1,5 +1,12 @@
 """Every model, importable from one place."""
 
+from therapy.models.account import (
+    Passkey,
+    PasswordReset,
+    PracticeSettings,
+    RecoveryCode,
+    TotpFactor,
+)
 from therapy.models.audit import AuditEvent
 from therapy.models.base import Base, utcnow
 from therapy.models.checkin import (
@@ -80,11 +87,15 @@ __all__ = [
     "OutgoingMessage",
     "Partner",
     "PartnerRole",
+    "Passkey",
+    "PasswordReset",
     "PlanItem",
     "PlanTemplate",
     "Practice",
     "PracticeKind",
+    "PracticeSettings",
     "ReadMark",
+    "RecoveryCode",
     "Role",
     "SessionStatus",
     "Setting",
@@ -92,6 +103,7 @@ __all__ = [
     "SiteSetup",
     "Tag",
     "TherapySession",
+    "TotpFactor",
     "Tracking",
     "User",
     "Who",
