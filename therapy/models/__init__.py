@@ -32,6 +32,7 @@ from therapy.models.library import (
     PracticeKind,
     Setting,
     Tracking,
+    Variant,
     Who,
 )
 from therapy.models.reassignment import CoupleReassignment
@@ -79,6 +80,7 @@ __all__ = [
     "TherapySession",
     "Tracking",
     "User",
+    "Variant",
     "Who",
     "couple_tags",
     "session_practices",
