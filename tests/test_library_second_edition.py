@@ -386,3 +386,11 @@ def plan_rows(app, session_id: int) -> list[tuple[int, ...]]:
     with app.app_context():
         session = db.session.get(TherapySession, session_id)
         return [(i.id, i.exercise_id) for i in session.items]
+
+
+def test_the_agenda_tells_the_therapist_which_steps_are_planned(app, logged_in, library, couple):
+    session_id = plan(
+        app, couple, [(library.id(SAY_IT_BACK), {"homework": False, "variant": "video"})]
+    )
+    page = logged_in.get(f"/sessions/{session_id}/agenda").get_data(as_text=True)
+    assert "Steps: session over video" in page

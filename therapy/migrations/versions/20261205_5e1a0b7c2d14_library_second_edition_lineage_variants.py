@@ -10,9 +10,8 @@ Revises: fa117c6ba946
 Create Date: 2026-12-05 12:00:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5e1a0b7c2d14'
