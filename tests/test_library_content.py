@@ -29,6 +29,7 @@ SITUATIONS = {
     "disconnected",
     "emotional-support",
     "leaning-out",
+    "betrayal",
 }
 ALL = [exercise for practice in catalog.load() for exercise in practice.exercises]
 STOP_WORDS = ("pause", "break", "stop", "apart", "later", "come back")
@@ -43,7 +44,7 @@ def couple_text(exercise: ExerciseData) -> str:
     return " ".join(as_sentence(piece) for piece in exercise.couple_text() if piece.strip())
 
 
-def test_nine_practices_and_five_situations_with_enough_exercises():
+def test_nine_practices_and_six_situations_with_enough_exercises():
     loaded = catalog.load()
     kinds = {p.slug: p.kind for p in loaded}
     assert {s for s, k in kinds.items() if k == "practice"} == PRACTICES
@@ -88,7 +89,15 @@ def test_conflict_and_vulnerability_work_has_cautions_and_a_safe_stop(exercise):
 
 def test_the_library_is_varied():
     formats = Counter(e.format for e in ALL)
-    assert set(formats) == {"conversation", "ritual", "written", "game", "planning", "dialogue"}
+    assert set(formats) == {
+        "conversation",
+        "ritual",
+        "written",
+        "game",
+        "planning",
+        "dialogue",
+        "psychoeducation",
+    }
     assert sum(e.tracking == "daily" for e in ALL) >= 8
     for practice in catalog.load():
         if practice.kind == "practice":
@@ -194,3 +203,133 @@ def test_a_new_lineage_or_prerequisite_changes_the_digest():
     pause = next(e for e in conflict.exercises if e.key == "conflict-pause-plan")
     assert pause.digest() != replace(pause, lineage="Somewhere").digest()
     assert pause.digest() != replace(pause, requires=("conflict-gentle-start",)).digest()
+
+
+# --- the second edition ------------------------------------------------------------------
+
+BY_KEY = {exercise.key: exercise for exercise in ALL}
+UNEQUAL_ROLES = {"Hurt partner", "Partner who broke trust"}
+
+
+def test_the_second_edition_adds_what_was_missing():
+    situations = {p.slug: p for p in catalog.load()}
+    betrayal = situations["betrayal"]
+    assert betrayal.kind == "situation" and len(betrayal.exercises) >= 7
+    explainers = [e for e in ALL if e.format == "psychoeducation"]
+    assert len(explainers) >= 7
+    assert len({e.practice for e in explainers}) >= 6  # spread over the fitting practices
+    alone = [e for e in ALL if e.who == "one partner"]
+    assert len(alone) >= 4 and {e.practice for e in alone} == {"partner-not-open"}
+    assert sum("apart" in e.variants() for e in ALL) >= 7
+    assert sum("aloud" in e.variants() for e in ALL) >= 8
+    assert sum("video" in e.variants() for e in ALL) >= 6
+    # Explainer topics, by key: flooding, the four patterns, bids, repair and apology,
+    # solvable versus lasting problems, the negative cycle.
+    for key in (
+        "patience-learn-flooding",
+        "conflict-learn-four-patterns",
+        "quality-time-learn-bids",
+        "conflict-learn-repair-and-apology",
+        "patience-learn-perpetual-problems",
+        "empathy-learn-negative-cycle",
+    ):
+        assert BY_KEY[key].format == "psychoeducation", key
+
+
+def test_new_and_merged_exercises_name_their_lineage_for_the_therapist_only():
+    new = [
+        e for e in ALL if e.practice == "betrayal" or "-learn-" in e.key or e.who == "one partner"
+    ]
+    assert len(new) >= 18
+    for exercise in new:
+        assert exercise.lineage, exercise.key
+        assert exercise.lineage not in " ".join(exercise.couple_text()), exercise.key
+    # Lineage is never part of what the couple reads, even when it is the only change.
+    sample = BY_KEY["communication-daily-download"]
+    assert replace(sample, lineage="Somewhere else").couple_text() == sample.couple_text()
+
+
+@pytest.mark.parametrize(
+    "exercise", [e for e in ALL if e.practice == "betrayal"], ids=lambda e: e.key
+)
+def test_betrayal_work_is_unequal_tagged_and_cautious(exercise):
+    assert "betrayal" in exercise.sensitive
+    cautions = " ".join(exercise.cautions).lower()
+    assert "coercive control" in cautions
+    assert "ongoing" in cautions or "still going on" in cautions
+    if exercise.format != "psychoeducation":
+        # The partner who broke trust and the hurt partner each have their own steps.
+        assert {role.name for role in exercise.roles} >= UNEQUAL_ROLES
+        steps = " ".join(exercise.steps)
+        assert "Hurt partner:" in steps and "Partner who broke trust:" in steps
+        # Disclosure happens in session first; everything else builds on it.
+        if exercise.key != "betrayal-disclosure-in-session":
+            assert exercise.requires, exercise.key
+
+
+def test_betrayal_steps_order_disclosure_apology_then_forgiveness():
+    requires = {e.key: e.requires for e in ALL}
+    assert "betrayal-disclosure-in-session" in requires["betrayal-impact-letter"]
+    assert "betrayal-impact-letter" in requires["betrayal-full-apology"]
+    assert "betrayal-full-apology" in requires["betrayal-forgiveness-later"]
+    disclosure = BY_KEY["betrayal-disclosure-in-session"]
+    assert disclosure.setting == "in-session" and disclosure.who == "therapist-led"
+
+
+def test_therapist_only_steps_in_new_content_are_marked_for_the_merge():
+    """New therapist steps are plain strings starting 'Therapist: ' (SCHEMA-14)."""
+    for exercise in ALL:
+        for step in [*exercise.steps, *(s for v in exercise.variants().values() for s in v)]:
+            if step.lower().startswith("therapist"):
+                assert step.startswith("Therapist: "), (exercise.key, step)
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ('apart_steps = ["only one"]\n', "apart_steps"),
+        ('video_steps = ["a", ""]\n', "video_steps"),
+    ],
+)
+def test_a_variant_that_does_not_fit_is_refused(tmp_path, extra, reason):
+    source = catalog.DATA_DIR / "humor.toml"
+    (tmp_path / "humor.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "humor.more.toml").write_text(
+        'extends = "humor"\n' + _one_more_exercise("humor-x", extra), encoding="utf-8"
+    )
+    with pytest.raises(catalog.LibraryDataError, match=reason):
+        catalog.load.__wrapped__(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"tracking": "daily"}, "daily grid"),
+        ({"why": "Words and more words. " * 90}, "one page"),
+    ],
+)
+def test_an_explainer_that_would_not_fit_one_page_is_refused(tmp_path, change, reason):
+    import tomllib
+
+    source = (catalog.DATA_DIR / "humor.learn.toml").read_text(encoding="utf-8")
+    raw = tomllib.loads(source)
+    assert raw["exercises"][0]["format"] == "psychoeducation"
+    key, value = next(iter(change.items()))
+    old = raw["exercises"][0][key]
+    body = source.replace(f'{key} = "{old}"', f'{key} = "{value}"', 1)
+    assert body != source
+    (tmp_path / "humor.toml").write_text(
+        (catalog.DATA_DIR / "humor.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "humor.learn.toml").write_text(body, encoding="utf-8")
+    with pytest.raises(catalog.LibraryDataError, match=reason):
+        catalog.load.__wrapped__(tmp_path)
+
+
+def test_variants_change_the_digest_only_when_set():
+    pause = BY_KEY["conflict-pause-plan"]
+    assert "apart_steps" not in pause.digest()  # a hash, not the fields
+    with_variant = replace(pause, apart_steps=("a", "b", "c"))
+    assert pause.digest() != with_variant.digest()
+    assert with_variant.variants() == {"apart": ("a", "b", "c")}
+    assert pause.variants() == {}

@@ -360,7 +360,7 @@ def seed_couples(user: User, wanted: int) -> int:
 
 # Exercise keys per presenting theme, so each couple's plans look like real work with them.
 DEMO_PLANS = (
-    ("communication-daily-download", "empathy-weather-report", "appreciation-nightly-thank-you"),
+    ("communication-daily-download", "empathy-name-the-feeling", "appreciation-nightly-thank-you"),
     ("conflict-pause-plan", "communication-question-jar", "humor-silly-signal"),
     ("quality-time-date-menu", "growth-dream-interview", "patience-kindest-guess"),
     ("long-distance-daily-snapshot", "communication-weekly-sit-down", "empathy-switch-chairs"),

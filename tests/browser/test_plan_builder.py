@@ -12,7 +12,7 @@ from therapy.couples import services as couples
 from therapy.extensions import db
 from therapy.models import User
 
-SEARCHES = ["daily download", "question jar", "weather report", "pause plan"]
+SEARCHES = ["daily download", "question jar", "memory lane", "pause plan"]
 
 
 def titles(page):

@@ -18,6 +18,7 @@ from therapy import pdf, timeutil
 from therapy.extensions import db
 from therapy.handouts.services import paper_of, snapshot_text, snapshot_texts
 from therapy.models import SessionStatus, TherapySession, User
+from therapy.models.library import VARIANT_LABELS
 
 AGENDA_STYLESHEET = "css/agenda.css"
 
@@ -35,6 +36,7 @@ class AgendaItem:
     homework: bool
     note: str  # the note for the couple
     cautions: tuple[str, ...]
+    variant: str = ""  # which version of the steps is planned ("Session over video"), or ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ def agenda_for_session(session: TherapySession, therapist: User) -> Agenda:
                 homework=item.homework,
                 note=item.note or "",
                 cautions=snapshot_texts(snapshot, "cautions"),
+                variant=VARIANT_LABELS.get(item.variant, "") if item.variant else "",
             )
         )
         if not item.homework:

@@ -46,6 +46,14 @@ class HandoutItem:
     minutes: int | None = None
     when: str = ""  # when and where, e.g. "Ten minutes after dinner, phones away"
     stop_safely: str = ""  # what to do if it gets hard
+    # "psychoeducation" prints as a one-page explainer ("What to know", no step numbers).
+    format: str = ""
+    # "one partner" prints that it is for one of you, on your own.
+    who: str = ""
+
+    @property
+    def is_explainer(self) -> bool:
+        return self.format == "psychoeducation"
 
     def __post_init__(self) -> None:
         if self.tracking not in TRACKING_CHOICES:

@@ -209,10 +209,25 @@ def snapshot_texts(snapshot: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value for value in values if isinstance(value, str))
 
 
+def chosen_steps(snapshot: Mapping[str, Any], variant: str = "") -> tuple[str, ...]:
+    """The steps that print: the chosen variant's, else the usual ones."""
+    variants = snapshot.get("variants")
+    if variant and isinstance(variants, Mapping):
+        steps = variants.get(variant)
+        if isinstance(steps, list) and steps:
+            return tuple(step for step in steps if isinstance(step, str))
+    return snapshot_texts(snapshot, "steps")
+
+
 def item_from_snapshot(
-    snapshot: Mapping[str, Any], *, note: str = "", minutes: int | None = None
+    snapshot: Mapping[str, Any],
+    *,
+    note: str = "",
+    minutes: int | None = None,
+    variant: str = "",
 ) -> HandoutItem:
-    """One homework exercise as printed: the snapshot's text, never its cautions."""
+    """One homework exercise as printed: the snapshot's text (with the chosen version of
+    the steps), never its cautions or lineage."""
     tracking = snapshot_text(snapshot, "tracking")
     roles = snapshot.get("roles")
     planned = snapshot.get("minutes")
@@ -222,7 +237,7 @@ def item_from_snapshot(
         practice_idea=snapshot_text(snapshot, "practice_idea"),
         summary=snapshot_text(snapshot, "summary"),
         why=snapshot_text(snapshot, "why"),
-        steps=snapshot_texts(snapshot, "steps"),
+        steps=chosen_steps(snapshot, variant),
         roles=tuple(
             Role(str(role.get("name", "")), str(role.get("does", "")))
             for role in (roles if isinstance(roles, list) else [])
@@ -234,6 +249,8 @@ def item_from_snapshot(
         minutes=minutes if minutes is not None else planned if isinstance(planned, int) else None,
         when=snapshot_text(snapshot, "timing"),
         stop_safely=snapshot_text(snapshot, "stop_safely"),
+        format=snapshot_text(snapshot, "format"),
+        who=snapshot_text(snapshot, "who"),
     )
 
 
@@ -299,7 +316,9 @@ def _session_handout(
         next_session_date=next_session_date,
         therapist_name=therapist.display_name,
         items=tuple(
-            item_from_snapshot(item.snapshot, note=item.note or "", minutes=item.minutes)
+            item_from_snapshot(
+                item.snapshot, note=item.note or "", minutes=item.minutes, variant=item.variant
+            )
             for item in session.homework
         ),
         paper=paper_of(therapist),

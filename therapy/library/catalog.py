@@ -24,6 +24,11 @@ SENSITIVE_PRACTICES = {"conflict": "conflict", "vulnerability": "vulnerability"}
 MIN_STEPS = 3
 MIN_PROMPTS = 2
 MAX_PROMPTS = 4
+# The variant step lists a data file may give, by the plan item's variant name.
+VARIANT_FIELDS = {"apart": "apart_steps", "aloud": "aloud_steps", "video": "video_steps"}
+# A psychoeducation page prints on one page: its couple text stays under this many
+# characters (tests/test_handouts.py renders the longest one to check it fits).
+PSYCHOEDUCATION_MAX_CHARS = 2600
 
 
 class LibraryDataError(ValueError):
@@ -59,9 +64,18 @@ class ExerciseData:
     requires: tuple[str, ...] = ()
     # Where the idea comes from, for the therapist; never printed for couples.
     lineage: str = ""
+    # Whole replacement step lists: living apart, said aloud, in a session over video.
+    apart_steps: tuple[str, ...] = ()
+    aloud_steps: tuple[str, ...] = ()
+    video_steps: tuple[str, ...] = ()
+
+    def variants(self) -> dict[str, tuple[str, ...]]:
+        """The step versions this exercise has besides the usual, by variant name."""
+        found = {name: getattr(self, attr) for name, attr in VARIANT_FIELDS.items()}
+        return {name: steps for name, steps in found.items() if steps}
 
     def couple_text(self) -> list[str]:
-        """Everything the couple reads (cautions are for the therapist only)."""
+        """Everything the couple reads (cautions and lineage are for the therapist only)."""
         return [
             self.title,
             self.summary,
@@ -71,13 +85,14 @@ class ExerciseData:
             *(role.does for role in self.roles),
             self.stop_safely,
             *self.prompts,
+            *(step for steps in self.variants().values() for step in steps),
         ]
 
     def digest(self) -> str:
         """A stable hash of the source data, to notice when a built-in changed."""
         fields = asdict(self)
         # Fields added later count only when set, so adding one changes no existing digest.
-        for name in ("requires", "lineage"):
+        for name in ("requires", "lineage", *VARIANT_FIELDS.values()):
             if not fields[name]:
                 del fields[name]
         encoded = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
@@ -151,7 +166,10 @@ def parse_exercise(raw: dict[str, Any], practice: str, where: str) -> ExerciseDa
     cautions = _texts(raw, "cautions", where)
     if sensitive and not (stop_safely and cautions):
         raise LibraryDataError(f"{where}: sensitive exercises need stop_safely and cautions")
-    return ExerciseData(
+    for attr in VARIANT_FIELDS.values():
+        if attr in raw and len(_texts(raw, attr, where)) < MIN_STEPS:
+            raise LibraryDataError(f"{where}: '{attr}' needs at least {MIN_STEPS} steps")
+    exercise = ExerciseData(
         key=key,
         practice=practice,
         title=_text(raw, "title", where, limit=120),
@@ -171,7 +189,19 @@ def parse_exercise(raw: dict[str, Any], practice: str, where: str) -> ExerciseDa
         cautions=cautions,
         requires=_texts(raw, "requires", where),
         lineage=_text(raw, "lineage", where, limit=400, optional=True),
+        apart_steps=_texts(raw, "apart_steps", where),
+        aloud_steps=_texts(raw, "aloud_steps", where),
+        video_steps=_texts(raw, "video_steps", where),
     )
+    if exercise.format == Format.PSYCHOEDUCATION.value:
+        if exercise.tracking == Tracking.DAILY.value or exercise.variants():
+            raise LibraryDataError(f"{where}: a psychoeducation page has no daily grid or variants")
+        if sum(len(text) for text in exercise.couple_text()) > PSYCHOEDUCATION_MAX_CHARS:
+            raise LibraryDataError(
+                f"{where}: a psychoeducation page must fit one page "
+                f"(at most {PSYCHOEDUCATION_MAX_CHARS} characters of couple text)"
+            )
+    return exercise
 
 
 def _read(path: Path) -> dict[str, Any]:

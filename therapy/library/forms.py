@@ -30,6 +30,7 @@ WHO_LABELS = {
     "together": "Together",
     "each partner": "Each partner on their own",
     "therapist-led": "Led by the therapist",
+    "one partner": "One partner on their own",
 }
 FORMAT_LABELS = {
     "conversation": "Conversation",
@@ -38,6 +39,7 @@ FORMAT_LABELS = {
     "game": "Game",
     "planning": "Planning",
     "dialogue": "Structured dialogue",
+    "psychoeducation": "One-page explainer",
 }
 TRACKING_LABELS = {"none": "No tracking", "daily": "Tick each day", "once": "Tick when done"}
 
@@ -152,6 +154,24 @@ class ExerciseForm(BaseForm):
         "work; nothing else is formatted.",
         render_kw={"rows": 8},
     )
+    apart_steps = TextAreaField(
+        "Steps for partners living apart (optional)",
+        validators=[LineList(0, "step"), Length(max=12000)],
+        description="A whole other list of steps, one per line, for a couple who live "
+        "apart. The plan chooses which steps print.",
+        render_kw={"rows": 4},
+    )
+    aloud_steps = TextAreaField(
+        "Steps said aloud instead of written (optional)",
+        validators=[LineList(0, "step"), Length(max=12000)],
+        description="For a partner who does not read or write easily.",
+        render_kw={"rows": 4},
+    )
+    video_steps = TextAreaField(
+        "Steps for a session over video (optional)",
+        validators=[LineList(0, "step"), Length(max=12000)],
+        render_kw={"rows": 4},
+    )
     roles = FieldList(FormField(RoleForm), min_entries=3, max_entries=3)
     involves_conflict = BooleanField("Works on a conflict")
     involves_vulnerability = BooleanField("Asks partners to share something vulnerable")
@@ -173,6 +193,13 @@ class ExerciseForm(BaseForm):
         validators=[LineList(0, "caution"), Length(max=4000)],
         description="One per line. Never printed for the couple.",
         render_kw={"rows": 3},
+    )
+    lineage = TextAreaField(
+        "Where the idea comes from",
+        validators=[Optional(), Length(max=400)],
+        description="For you, e.g. “Adapted from the Gottman Method’s aftermath-of-a-fight "
+        "structure.” Never printed for the couple.",
+        render_kw={"rows": 2},
     )
     version = HiddenField()
 

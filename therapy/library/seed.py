@@ -51,6 +51,10 @@ def apply_builtin(exercise: Exercise, data: ExerciseData, practice: Practice) ->
     exercise.stop_safely = data.stop_safely
     exercise.prompts = list(data.prompts)
     exercise.cautions = list(data.cautions)
+    exercise.lineage = data.lineage
+    exercise.apart_steps = list(data.apart_steps)
+    exercise.aloud_steps = list(data.aloud_steps)
+    exercise.video_steps = list(data.video_steps)
     exercise.search_title, exercise.search_text = search_fields(
         data.title, data.summary, list(data.steps)
     )

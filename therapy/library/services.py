@@ -74,6 +74,10 @@ def list_options() -> list[Any]:
             Exercise.stop_safely,
             Exercise.prompts,
             Exercise.cautions,
+            Exercise.lineage,
+            Exercise.apart_steps,
+            Exercise.aloud_steps,
+            Exercise.video_steps,
             Exercise.search_title,
             Exercise.search_text,
         )
@@ -198,6 +202,10 @@ class ExerciseContent:
     stop_safely: str
     prompts: list[str]
     cautions: list[str]
+    lineage: str = ""
+    apart_steps: list[str] = field(default_factory=list)
+    aloud_steps: list[str] = field(default_factory=list)
+    video_steps: list[str] = field(default_factory=list)
 
 
 def content_of(exercise: Exercise) -> ExerciseContent:
@@ -219,6 +227,10 @@ def content_of(exercise: Exercise) -> ExerciseContent:
         stop_safely=exercise.stop_safely,
         prompts=list(exercise.prompts),
         cautions=list(exercise.cautions),
+        lineage=exercise.lineage,
+        apart_steps=list(exercise.apart_steps),
+        aloud_steps=list(exercise.aloud_steps),
+        video_steps=list(exercise.video_steps),
     )
 
 

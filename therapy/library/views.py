@@ -11,6 +11,7 @@ from therapy.extensions import db
 from therapy.library import services
 from therapy.library.forms import ExerciseForm, LibrarySearchForm, practice_options
 from therapy.models import Exercise, Practice
+from therapy.models.library import VARIANT_LABELS
 from therapy.parsing import parse_int
 from therapy.text import lines
 
@@ -68,7 +69,10 @@ def index() -> str:
 def show(exercise_id: int) -> str:
     exercise = services.get_exercise_or_404(exercise_id)
     return render_template(
-        "exercises/show.html", exercise=exercise, starred=services.is_starred(exercise)
+        "exercises/show.html",
+        exercise=exercise,
+        starred=services.is_starred(exercise),
+        variant_labels=VARIANT_LABELS,
     )
 
 
@@ -104,6 +108,9 @@ def _form(exercise: Exercise | None = None) -> ExerciseForm:
         form.steps.data = "\n".join(exercise.steps)
         form.prompts.data = "\n".join(exercise.prompts)
         form.cautions.data = "\n".join(exercise.cautions)
+        form.apart_steps.data = "\n".join(exercise.apart_steps)
+        form.aloud_steps.data = "\n".join(exercise.aloud_steps)
+        form.video_steps.data = "\n".join(exercise.video_steps)
         for entry, role in zip(form.roles, [*exercise.roles, {}, {}, {}], strict=False):
             entry.form.name.data = role.get("name", "")
             entry.form.does.data = role.get("does", "")
@@ -131,6 +138,10 @@ def _content(form: ExerciseForm) -> services.ExerciseContent:
         stop_safely=(form.stop_safely.data or "").strip(),
         prompts=lines(form.prompts.data),
         cautions=lines(form.cautions.data),
+        lineage=(form.lineage.data or "").strip(),
+        apart_steps=lines(form.apart_steps.data),
+        aloud_steps=lines(form.aloud_steps.data),
+        video_steps=lines(form.video_steps.data),
     )
 
 

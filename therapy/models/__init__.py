@@ -39,6 +39,7 @@ from therapy.models.library import (
     PracticeKind,
     Setting,
     Tracking,
+    Variant,
     Who,
 )
 from therapy.models.reassignment import CoupleReassignment
@@ -106,6 +107,7 @@ __all__ = [
     "TotpFactor",
     "Tracking",
     "User",
+    "Variant",
     "Who",
     "couple_tags",
     "session_practices",

@@ -38,6 +38,8 @@ class Who(StrEnum):
     TOGETHER = "together"
     EACH_PARTNER = "each partner"
     THERAPIST_LED = "therapist-led"
+    # One partner on their own, e.g. when the other will not come to sessions.
+    ONE_PARTNER = "one partner"
 
 
 class Format(StrEnum):
@@ -47,6 +49,25 @@ class Format(StrEnum):
     GAME = "game"
     PLANNING = "planning"
     DIALOGUE = "dialogue"
+    # A one-page explainer for the couple (flooding, repair, ...).
+    PSYCHOEDUCATION = "psychoeducation"
+
+
+class Variant(StrEnum):
+    """Another version of an exercise's steps, chosen per plan item ("" is the usual)."""
+
+    USUAL = ""
+    APART = "apart"  # partners living apart or long distance
+    ALOUD = "aloud"  # said aloud instead of written
+    VIDEO = "video"  # run in a session held over video
+
+
+VARIANT_LABELS = {
+    Variant.USUAL.value: "Usual steps",
+    Variant.APART.value: "Living apart",
+    Variant.ALOUD.value: "Said aloud, not written",
+    Variant.VIDEO.value: "Session over video",
+}
 
 
 class Tracking(StrEnum):
@@ -122,6 +143,12 @@ class Exercise(Base):
     stop_safely: Mapped[str] = mapped_column(Text, default="")
     prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
     cautions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Where the idea comes from, for the therapist only; never printed for the couple.
+    lineage: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Whole replacement step lists, chosen per plan item (empty: no such version).
+    apart_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    aloud_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    video_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Case-folded title, and title + summary + steps, so search behaves alike on SQLite
     # and PostgreSQL (SQLite's lower() only folds ASCII). Folding can triple a title's
     # length ("ß" is "ss", "ΐ" three characters), so the folded column is three times as wide.
@@ -145,6 +172,15 @@ class Exercise(Base):
     @property
     def is_sensitive(self) -> bool:
         return self.involves_conflict or self.involves_vulnerability
+
+    def variant_steps(self) -> dict[str, list[str]]:
+        """The versions of the steps this exercise has besides the usual, by variant."""
+        found = {
+            Variant.APART.value: self.apart_steps,
+            Variant.ALOUD.value: self.aloud_steps,
+            Variant.VIDEO.value: self.video_steps,
+        }
+        return {name: list(steps) for name, steps in found.items() if steps}
 
     def __repr__(self) -> str:
         return f"<Exercise {self.id} {self.key or 'custom'}>"

@@ -108,6 +108,8 @@ class PlanItem(Base):
     homework: Mapped[bool] = mapped_column(Boolean, default=False)
     # A note for the couple, printed on the handout next to this exercise.
     note: Mapped[str] = mapped_column(Text, default="")
+    # Which version of the steps prints ("" the usual; "apart", "aloud", "video").
+    variant: Mapped[str] = mapped_column(String(8), default="", server_default="")
     # The exercise's text when it was planned; a handout printed later says the same.
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -117,6 +119,12 @@ class PlanItem(Base):
     @property
     def title(self) -> str:
         return str(self.snapshot.get("title", ""))
+
+    @property
+    def variants(self) -> dict[str, list[str]]:
+        """The step versions the exercise had when planned (besides the usual)."""
+        found = self.snapshot.get("variants")
+        return dict(found) if isinstance(found, dict) else {}
 
     def __repr__(self) -> str:
         return f"<PlanItem {self.id} at {self.position}>"

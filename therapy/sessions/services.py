@@ -16,12 +16,15 @@ from therapy.extensions import db
 from therapy.models import (
     Couple,
     Exercise,
+    LivingSituation,
     PlanItem,
     Practice,
     SessionStatus,
     TherapySession,
+    Variant,
     utcnow,
 )
+from therapy.models.library import VARIANT_LABELS
 from therapy.parsing import parse_id, parse_int, parse_signed_int, valid_id
 from therapy.sessions import merge
 
@@ -68,6 +71,8 @@ def snapshot_of(exercise: Exercise) -> dict[str, Any]:
         "involves_conflict": exercise.involves_conflict,
         "involves_vulnerability": exercise.involves_vulnerability,
         "steps": list(exercise.steps),
+        # Other versions of the steps; the plan item's `variant` says which one prints.
+        "variants": exercise.variant_steps(),
         "roles": [dict(role) for role in exercise.roles],
         "stop_safely": exercise.stop_safely,
         "prompts": list(exercise.prompts),
@@ -123,11 +128,23 @@ def add_item(
     minutes: int | None = None,
     homework: bool | None = None,
     note: str = "",
+    variant: str | None = None,
 ) -> PlanItem:
-    """Append an exercise to the plan, snapshotting its text now."""
+    """Append an exercise to the plan, snapshotting its text now.
+
+    With no variant given, a couple recorded as living apart gets the living-apart
+    steps where the exercise has them.
+    """
     if len(session.items) >= MAX_ITEMS:
         raise ValueError(f"A plan holds at most {MAX_ITEMS} exercises.")
+    variants = exercise.variant_steps()
+    if variant is None:
+        apart = session.couple.living_situation == LivingSituation.APART.value
+        variant = Variant.APART.value if apart and Variant.APART.value in variants else ""
+    if variant and variant not in variants:
+        variant = ""
     item = PlanItem(
+        variant=variant,
         position=len(session.items),
         exercise_id=exercise.id,
         minutes=minutes or exercise.minutes,
@@ -344,21 +361,30 @@ class PlanError(ValueError):
     """A plan change that cannot be made; nothing was changed."""
 
 
-ITEM_FIELDS = {"minutes": "Minutes", "homework": "Homework", "note": "Note for the couple"}
+ITEM_FIELDS = {
+    "minutes": "Minutes",
+    "homework": "Homework",
+    "note": "Note for the couple",
+    "variant": "Version of the steps",
+}
+# Fields a plan page may lack (a page from before they existed): then it changed nothing.
+OPTIONAL_ITEM_FIELDS = ("variant",)
+VARIANTS = tuple(member.value for member in Variant)
 
 
-def item_values(minutes: str | int, homework: bool, note: str) -> dict[str, str]:
+def item_values(minutes: str | int, homework: bool, note: str, variant: str = "") -> dict[str, str]:
     """An item's fields as compared between tabs (the note as a fingerprint)."""
     return {
         "minutes": str(minutes).strip(),
         "homework": "y" if homework else "",
         "note": merge.fingerprint(note),
+        "variant": variant,
     }
 
 
 def shown_values(item: PlanItem) -> dict[str, str]:
     """What the plan form carries about an item as loaded, to tell later what changed."""
-    return item_values(item.minutes, item.homework, item.note)
+    return item_values(item.minutes, item.homework, item.note, item.variant)
 
 
 @dataclass
@@ -369,9 +395,13 @@ class ItemEdit:
     homework: bool
     note: str
     shown: dict[str, str] | None = None  # None from a page that did not send them
+    variant: str | None = None  # None from a page without the control: left as saved
 
-    def values(self) -> dict[str, str]:
-        return item_values(self.minutes, self.homework, self.note)
+    def values(self, saved: PlanItem | None = None) -> dict[str, str]:
+        variant = self.variant
+        if variant is None:
+            variant = saved.variant if saved is not None else ""
+        return item_values(self.minutes, self.homework, self.note, variant)
 
 
 @dataclass
@@ -410,9 +440,14 @@ def _parse_ids(raw: list[str]) -> list[int]:
 
 def _shown_of(form: Any, item_id: int) -> dict[str, str] | None:
     names = {name: f"item-{item_id}-{name}-was" for name in ITEM_FIELDS}
-    if not all(key in form for key in names.values()):
+    required = [key for name, key in names.items() if name not in OPTIONAL_ITEM_FIELDS]
+    if not all(key in form for key in required):
         return None
-    return {name: form.get(key, "") for name, key in names.items()}
+    shown = {name: form.get(key, "") for name, key in names.items() if key in form}
+    for name in OPTIONAL_ITEM_FIELDS:
+        # Not on the page as loaded: whatever it sends for it is what it showed.
+        shown.setdefault(name, form.get(f"item-{item_id}-{name}", ""))
+    return shown
 
 
 def parse_plan_form(form: Any) -> PlanChange:
@@ -424,6 +459,7 @@ def parse_plan_form(form: Any) -> PlanChange:
             homework=form.get(f"item-{item_id}-homework") == "y",
             note=form.get(f"item-{item_id}-note", ""),
             shown=_shown_of(form, item_id),
+            variant=form.get(f"item-{item_id}-variant"),
         )
         for item_id in order
     }
@@ -459,6 +495,8 @@ def _validate_edits(change: PlanChange) -> dict[int, str]:
             errors[item_id] = f"Keep the note under {NOTE_MAX} characters."
         elif CONTROL_CHARACTERS.search(edit.note):
             errors[item_id] = "Remove the invisible control characters from the note."
+        elif edit.variant is not None and edit.variant not in VARIANTS:
+            errors[item_id] = "Choose one of the versions of the steps offered."
     return errors
 
 
@@ -488,11 +526,13 @@ def _shown(edit: ItemEdit, saved: dict[str, str] | None, fresh: bool) -> dict[st
     return saved if fresh else None
 
 
-def _item_text(name: str, minutes: str, homework: bool, note: str) -> str:
+def _item_text(name: str, minutes: str, homework: bool, note: str, variant: str = "") -> str:
     if name == "minutes":
         return minutes.strip()
     if name == "homework":
         return "Yes" if homework else "No"
+    if name == "variant":
+        return VARIANT_LABELS.get(variant, variant)
     return note.strip()
 
 
@@ -511,6 +551,14 @@ def apply_plan_change(session: TherapySession, change: PlanChange) -> PlanResult
     if result.errors:
         return result
     items = {item.id: item for item in session.items}
+    missing = {
+        item_id: "This exercise has no such version of its steps."
+        for item_id, edit in change.edits.items()
+        if edit.variant and item_id in items and edit.variant not in items[item_id].variants
+    }
+    if missing:
+        result.errors = missing
+        return result
     if change.remove is not None and change.remove not in items:
         change.remove = None  # already removed in another tab: what this page asked for
         result.removed_elsewhere += 1
@@ -538,6 +586,8 @@ def apply_plan_change(session: TherapySession, change: PlanChange) -> PlanResult
             item.minutes = int(edit.minutes.strip())
         elif name == "homework":
             item.homework = edit.homework
+        elif name == "variant":
+            item.variant = edit.variant or ""
         else:
             item.note = edit.note.strip()
     order = order or saved_order
@@ -561,8 +611,8 @@ def _merge_items(
     """Which item fields to write; conflicts and other tabs' changes go into `result`."""
     writes: list[tuple[PlanItem, str, ItemEdit]] = []
     for item_id, edit in change.edits.items():
-        mine = edit.values()
         item = items.get(item_id)
+        mine = edit.values(item)
         if item is None and fresh:
             continue  # never on this page: nothing was removed since it was loaded
         if item is None:
@@ -575,7 +625,7 @@ def _merge_items(
                     "An exercise removed in another tab",
                     ITEM_FIELDS[name],
                     "(removed)",
-                    _item_text(name, edit.minutes, edit.homework, edit.note),
+                    _item_text(name, edit.minutes, edit.homework, edit.note, edit.variant or ""),
                 )
                 for name in changed
             ]
@@ -594,8 +644,8 @@ def _merge_items(
                     merge.Conflict(
                         item.title,
                         label,
-                        _item_text(name, str(item.minutes), item.homework, item.note),
-                        _item_text(name, edit.minutes, edit.homework, edit.note),
+                        _item_text(name, str(item.minutes), item.homework, item.note, item.variant),
+                        _item_text(name, edit.minutes, edit.homework, edit.note, mine[name]),
                     )
                 )
     return writes
@@ -610,12 +660,13 @@ def typed_view(session: TherapySession, change: PlanChange) -> dict[int, ItemEdi
         edit = change.edits.get(item.id)
         if edit is None:
             continue
-        shown, mine = _shown(edit, shown_values(item), fresh), edit.values()
+        shown, mine = _shown(edit, shown_values(item), fresh), edit.values(item)
         changed = {n for n in ITEM_FIELDS if shown is None or mine[n] != shown[n]}
         typed[item.id] = ItemEdit(
             minutes=edit.minutes if "minutes" in changed else str(item.minutes),
             homework=edit.homework if "homework" in changed else item.homework,
             note=edit.note if "note" in changed else item.note,
+            variant=mine["variant"] if "variant" in changed else item.variant,
         )
     return typed
 
@@ -751,6 +802,7 @@ def copy_plan(
             minutes=int(spec.get("minutes") or exercise.minutes),
             homework=bool(spec.get("homework")),
             note=str(spec.get("note") or ""),
+            variant=str(spec["variant"]) if "variant" in spec else None,
         )
         added += 1
     touch(session)
@@ -765,6 +817,7 @@ def plan_as_specs(session: TherapySession) -> list[dict[str, Any]]:
             "minutes": item.minutes,
             "homework": item.homework,
             "note": item.note,
+            "variant": item.variant,
         }
         for item in session.items
         if item.exercise_id is not None

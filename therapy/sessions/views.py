@@ -19,6 +19,7 @@ from therapy.handouts.services import prepare_session_handout
 from therapy.library import services as library
 from therapy.library.forms import LibrarySearchForm, practice_options
 from therapy.models import Couple, Exercise, PlanTemplate, SessionStatus, TherapySession, utcnow
+from therapy.models.library import VARIANT_LABELS
 from therapy.parsing import parse_id, parse_int
 from therapy.sessions import services
 from therapy.sessions.forms import NewSessionForm, NotesForm, SessionForm, TemplateForm
@@ -172,6 +173,7 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
         "session": session,
         "plan_items": sorted(session.items, key=lambda item: place.get(item.id, len(place))),
         "shown": {item.id: services.shown_values(item) for item in session.items},
+        "variant_labels": VARIANT_LABELS,
         "details_shown": details_shown,
         "couple": couple,
         "details": details,
