@@ -98,7 +98,13 @@ class PlanItem(Base):
     """An exercise in a session's plan, with the exercise's text as it was when planned."""
 
     __tablename__ = "plan_items"
-    __table_args__ = (CheckConstraint("minutes > 0 AND minutes <= 240", name="minutes_range"),)
+    __table_args__ = (
+        CheckConstraint("minutes > 0 AND minutes <= 240", name="minutes_range"),
+        CheckConstraint(
+            "days_per_week IS NULL OR (days_per_week >= 1 AND days_per_week <= 7)",
+            name="days_per_week_range",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
@@ -106,6 +112,9 @@ class PlanItem(Base):
     exercise_id: Mapped[int | None] = mapped_column(ForeignKey("exercises.id"), index=True)
     minutes: Mapped[int] = mapped_column(Integer)
     homework: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How many days a week the couple does it (1-7); empty: as the exercise's tracking says
+    # (every day for a daily exercise). The handout's tracking grid and wording follow it.
+    days_per_week: Mapped[int | None] = mapped_column(Integer)
     # A note for the couple, printed on the handout next to this exercise.
     note: Mapped[str] = mapped_column(Text, default="")
     # The exercise's text when it was planned; a handout printed later says the same.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -11,7 +11,7 @@ from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
 from therapy.models import Couple
 from therapy.progress import services
-from therapy.progress.forms import RangeForm, ReportForm
+from therapy.progress.forms import RangeForm, ReportForm, couple_view_measures_form
 
 bp = Blueprint("progress", __name__, url_prefix="/couples/<int:couple_id>")
 # The legend swatches are shared with the progress page; the rest is the report's own.
@@ -31,8 +31,38 @@ def show(couple_id: int) -> str:
     progress = services.build(couple, start, end, couple_view=couple_view)
     report = ReportForm(formdata=None, start=start, end=end)
     return render_template(
-        "progress/show.html", couple=couple, progress=progress, form=form, report=report
+        "progress/show.html",
+        couple=couple,
+        progress=progress,
+        form=form,
+        report=report,
+        measures_form=_measures_form(couple, progress.names),
     )
+
+
+def _measures_form(couple: Couple, names: dict[str, str]):  # type: ignore[no-untyped-def]
+    return couple_view_measures_form(
+        names, formdata=None, shown=couple.couple_view_measures or "none"
+    )
+
+
+@bp.post("/progress/couple-view-measures")
+@login_required
+def couple_view_measures(couple_id: int) -> Response:
+    couple = get_couple_or_404(couple_id)
+    names = {p.role: p.first_name for p in couple.partners}
+    form = couple_view_measures_form(names)
+    if form.validate_on_submit():
+        services.set_couple_view_measures(couple, form.shown.data)
+        flash(
+            "The couple view and the report for the couple leave measures out."
+            if form.shown.data == "none"
+            else "Saved: the couple view and the report for the couple show the scores you chose.",
+            "success",
+        )
+    else:
+        flash("Choose whose scores to show, or none.", "error")
+    return redirect(url_for("progress.show", couple_id=couple.id) + "#couple-view-measures")
 
 
 def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tuple[str, int]:
@@ -46,6 +76,7 @@ def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tupl
         form=RangeForm(formdata=None, start=start, end=end),
         report=form,
         report_problem=problem,
+        measures_form=_measures_form(couple, progress.names),
     )
     return page, 422
 
