@@ -16,6 +16,7 @@ from sqlalchemy import select
 from therapy import pdf, timeutil
 from therapy.extensions import db
 from therapy.handouts.services import paper_of, snapshot_text, snapshot_texts
+from therapy.library import steps
 from therapy.models import SessionStatus, TherapySession, User
 
 AGENDA_STYLESHEET = "css/agenda.css"
@@ -34,6 +35,8 @@ class AgendaItem:
     homework: bool
     note: str  # the note for the couple
     cautions: tuple[str, ...]
+    # Steps for the therapist only, timings at the plan's minutes (never on a handout).
+    therapist_steps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,11 @@ def agenda_for_session(session: TherapySession, therapist: User) -> Agenda:
                 homework=item.homework,
                 note=item.note or "",
                 cautions=snapshot_texts(snapshot, "cautions"),
+                therapist_steps=steps.scaled_all(
+                    steps.therapist_steps(snapshot.get("steps")),
+                    item.minutes,
+                    own if isinstance(own := snapshot.get("minutes"), int) else None,
+                ),
             )
         )
         if not item.homework:

@@ -11,6 +11,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from therapy.library.steps import (
+    THERAPIST,
+    THERAPIST_PREFIX,
+    TIMING,
+    couple_steps,
+    scaled,
+    therapist_steps,
+)
 from therapy.models.library import Format, PracticeKind, Setting, Tracking, Who
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -50,7 +58,8 @@ class ExerciseData:
     format: str
     tracking: str
     sensitive: tuple[str, ...]
-    steps: tuple[str, ...]
+    # A string is a step the couple reads; {"therapist": "..."} a step for the therapist only.
+    steps: tuple[str | dict[str, str], ...]
     roles: tuple[Role, ...]
     stop_safely: str
     prompts: tuple[str, ...]
@@ -67,11 +76,15 @@ class ExerciseData:
             self.summary,
             self.why,
             self.when,
-            *self.steps,
-            *(role.does for role in self.roles),
+            *(scaled(step) for step in couple_steps(list(self.steps))),
+            *(scaled(role.does) for role in self.roles),
             self.stop_safely,
             *self.prompts,
         ]
+
+    def therapist_text(self) -> list[str]:
+        """The steps only the therapist sees."""
+        return therapist_steps(list(self.steps))
 
     def digest(self) -> str:
         """A stable hash of the source data, to notice when a built-in changed."""
@@ -112,6 +125,38 @@ def _texts(raw: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
+def _steps(raw: dict[str, Any], where: str) -> tuple[str | dict[str, str], ...]:
+    """Steps: each a non-empty text, or an inline table `{ therapist = "..." }`."""
+    value = raw.get("steps", [])
+    if not isinstance(value, list):
+        raise LibraryDataError(f"{where}: 'steps' must be a list")
+    steps: list[str | dict[str, str]] = []
+    for step in value:
+        if isinstance(step, str) and step.strip():
+            if step.startswith(THERAPIST_PREFIX):
+                raise LibraryDataError(
+                    f'{where}: write a therapist step as {{ therapist = "..." }}, '
+                    "not as text starting 'Therapist:' (that would print for the couple)"
+                )
+            steps.append(step.strip())
+        elif (
+            isinstance(step, dict)
+            and set(step) == {THERAPIST}
+            and isinstance(step[THERAPIST], str)
+            and step[THERAPIST].strip()
+        ):
+            steps.append({THERAPIST: step[THERAPIST].strip()})
+        else:
+            raise LibraryDataError(
+                f'{where}: each step must be non-empty text or {{ therapist = "..." }}'
+            )
+    for text in (s if isinstance(s, str) else s[THERAPIST] for s in steps):
+        for match in TIMING.finditer(text):
+            if not 0 < int(match.group(1)) <= 240:
+                raise LibraryDataError(f"{where}: a timing {{m:N}} needs N from 1 to 240")
+    return tuple(steps)
+
+
 def _choice(raw: dict[str, Any], name: str, where: str, allowed: type[StrEnum]) -> str:
     value = raw.get(name)
     values = [member.value for member in allowed]
@@ -134,8 +179,8 @@ def parse_exercise(raw: dict[str, Any], practice: str, where: str) -> ExerciseDa
         raise LibraryDataError(f"{where}: 'sensitive' may only hold {SENSITIVE_KINDS}")
     if practice in SENSITIVE_PRACTICES and SENSITIVE_PRACTICES[practice] not in sensitive:
         raise LibraryDataError(f"{where}: every {practice} exercise is sensitive: {practice}")
-    steps = _texts(raw, "steps", where)
-    if len(steps) < MIN_STEPS:
+    steps = _steps(raw, where)
+    if len(couple_steps(list(steps))) < MIN_STEPS:
         raise LibraryDataError(f"{where}: at least {MIN_STEPS} steps are needed")
     prompts = _texts(raw, "prompts", where)
     if not MIN_PROMPTS <= len(prompts) <= MAX_PROMPTS:

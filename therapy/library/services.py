@@ -193,7 +193,7 @@ class ExerciseContent:
     tracking: str
     involves_conflict: bool
     involves_vulnerability: bool
-    steps: list[str]
+    steps: list[Any]  # strings, and {"therapist": ...} for the therapist's own steps
     roles: list[dict[str, str]]
     stop_safely: str
     prompts: list[str]

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from therapy.extensions import db
 from therapy.library import services
+from therapy.library import steps as step_lines
 from therapy.library.forms import ExerciseForm, LibrarySearchForm, practice_options
 from therapy.models import Exercise, Practice
 from therapy.parsing import parse_int
@@ -101,7 +102,7 @@ def _form(exercise: Exercise | None = None) -> ExerciseForm:
     form = ExerciseForm()
     if exercise is not None and request.method == "GET":
         form = ExerciseForm(obj=exercise)
-        form.steps.data = "\n".join(exercise.steps)
+        form.steps.data = "\n".join(step_lines.to_lines(exercise.steps))
         form.prompts.data = "\n".join(exercise.prompts)
         form.cautions.data = "\n".join(exercise.cautions)
         for entry, role in zip(form.roles, [*exercise.roles, {}, {}, {}], strict=False):
@@ -126,7 +127,7 @@ def _content(form: ExerciseForm) -> services.ExerciseContent:
         tracking=form.tracking.data,
         involves_conflict=bool(form.involves_conflict.data),
         involves_vulnerability=bool(form.involves_vulnerability.data),
-        steps=lines(form.steps.data),
+        steps=step_lines.from_lines(lines(form.steps.data)),
         roles=form.roles_data(),
         stop_safely=(form.stop_safely.data or "").strip(),
         prompts=lines(form.prompts.data),

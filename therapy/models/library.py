@@ -117,7 +117,8 @@ class Exercise(Base):
     tracking: Mapped[str] = mapped_column(String(8), default=Tracking.NONE.value)
     involves_conflict: Mapped[bool] = mapped_column(Boolean, default=False)
     involves_vulnerability: Mapped[bool] = mapped_column(Boolean, default=False)
-    steps: Mapped[list[str]] = mapped_column(JSON)
+    # Strings the couple reads, and {"therapist": "..."} steps only the therapist sees.
+    steps: Mapped[list[Any]] = mapped_column(JSON)
     roles: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     stop_safely: Mapped[str] = mapped_column(Text, default="")
     prompts: Mapped[list[str]] = mapped_column(JSON, default=list)

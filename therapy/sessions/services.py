@@ -67,12 +67,14 @@ def snapshot_of(exercise: Exercise) -> dict[str, Any]:
         "tracking": exercise.tracking,
         "involves_conflict": exercise.involves_conflict,
         "involves_vulnerability": exercise.involves_vulnerability,
+        # Strings for the couple, {"therapist": ...} for the therapist (library.steps).
         "steps": list(exercise.steps),
         "roles": [dict(role) for role in exercise.roles],
         "stop_safely": exercise.stop_safely,
         "prompts": list(exercise.prompts),
         "cautions": list(exercise.cautions),
         "practice_slug": practice.slug,
+        "practice_kind": practice.kind,
         "practice_name": practice.name,
         "practice_idea": practice.idea,
     }
@@ -123,6 +125,7 @@ def add_item(
     minutes: int | None = None,
     homework: bool | None = None,
     note: str = "",
+    days: int | None = None,
 ) -> PlanItem:
     """Append an exercise to the plan, snapshotting its text now."""
     if len(session.items) >= MAX_ITEMS:
@@ -133,6 +136,7 @@ def add_item(
         minutes=minutes or exercise.minutes,
         homework=exercise.setting == "homework" if homework is None else homework,
         note=note,
+        days_per_week=days if days in range(1, 8) else None,
         snapshot=snapshot_of(exercise),
     )
     session.items.append(item)
@@ -344,21 +348,30 @@ class PlanError(ValueError):
     """A plan change that cannot be made; nothing was changed."""
 
 
-ITEM_FIELDS = {"minutes": "Minutes", "homework": "Homework", "note": "Note for the couple"}
+ITEM_FIELDS = {
+    "minutes": "Minutes",
+    "homework": "Homework",
+    "note": "Note for the couple",
+    "days": "Days per week",
+}
 
 
-def item_values(minutes: str | int, homework: bool, note: str) -> dict[str, str]:
-    """An item's fields as compared between tabs (the note as a fingerprint)."""
+def item_values(
+    minutes: str | int, homework: bool, note: str, days: str | int | None = None
+) -> dict[str, str]:
+    """An item's fields as compared between tabs (the note as a fingerprint; days empty
+    when the exercise's own tracking decides)."""
     return {
         "minutes": str(minutes).strip(),
         "homework": "y" if homework else "",
         "note": merge.fingerprint(note),
+        "days": "" if days is None else str(days).strip(),
     }
 
 
 def shown_values(item: PlanItem) -> dict[str, str]:
     """What the plan form carries about an item as loaded, to tell later what changed."""
-    return item_values(item.minutes, item.homework, item.note)
+    return item_values(item.minutes, item.homework, item.note, item.days_per_week)
 
 
 @dataclass
@@ -369,9 +382,12 @@ class ItemEdit:
     homework: bool
     note: str
     shown: dict[str, str] | None = None  # None from a page that did not send them
+    # "" for the exercise's own tracking, "1" to "7"; None from a page without the field
+    # (the saved value then stays as it is).
+    days: str | None = None
 
     def values(self) -> dict[str, str]:
-        return item_values(self.minutes, self.homework, self.note)
+        return item_values(self.minutes, self.homework, self.note, self.days)
 
 
 @dataclass
@@ -410,6 +426,9 @@ def _parse_ids(raw: list[str]) -> list[int]:
 
 def _shown_of(form: Any, item_id: int) -> dict[str, str] | None:
     names = {name: f"item-{item_id}-{name}-was" for name in ITEM_FIELDS}
+    # A page from before days per week sends no record of them: the rest still counts.
+    if f"item-{item_id}-days" not in form:
+        del names["days"]
     if not all(key in form for key in names.values()):
         return None
     return {name: form.get(key, "") for name, key in names.items()}
@@ -424,6 +443,7 @@ def parse_plan_form(form: Any) -> PlanChange:
             homework=form.get(f"item-{item_id}-homework") == "y",
             note=form.get(f"item-{item_id}-note", ""),
             shown=_shown_of(form, item_id),
+            days=form.get(f"item-{item_id}-days") if f"item-{item_id}-days" in form else None,
         )
         for item_id in order
     }
@@ -459,6 +479,8 @@ def _validate_edits(change: PlanChange) -> dict[int, str]:
             errors[item_id] = f"Keep the note under {NOTE_MAX} characters."
         elif CONTROL_CHARACTERS.search(edit.note):
             errors[item_id] = "Remove the invisible control characters from the note."
+        elif edit.days not in (None, "") and parse_int(edit.days) not in range(1, 8):
+            errors[item_id] = "Choose 1 to 7 days a week, or as the exercise says."
     return errors
 
 
@@ -488,11 +510,21 @@ def _shown(edit: ItemEdit, saved: dict[str, str] | None, fresh: bool) -> dict[st
     return saved if fresh else None
 
 
-def _item_text(name: str, minutes: str, homework: bool, note: str) -> str:
+def days_text(days: str | int | None) -> str:
+    """Days per week as a person reads them."""
+    days = str(days or "").strip()
+    if not days:
+        return "As the exercise says"
+    return "Every day" if days == "7" else f"{days} {'day' if days == '1' else 'days'} a week"
+
+
+def _item_text(name: str, minutes: str, homework: bool, note: str, days: str | None = None) -> str:
     if name == "minutes":
         return minutes.strip()
     if name == "homework":
         return "Yes" if homework else "No"
+    if name == "days":
+        return days_text(days)
     return note.strip()
 
 
@@ -538,6 +570,8 @@ def apply_plan_change(session: TherapySession, change: PlanChange) -> PlanResult
             item.minutes = int(edit.minutes.strip())
         elif name == "homework":
             item.homework = edit.homework
+        elif name == "days":
+            item.days_per_week = parse_int(edit.days or "") if edit.days else None
         else:
             item.note = edit.note.strip()
     order = order or saved_order
@@ -555,6 +589,11 @@ def apply_plan_change(session: TherapySession, change: PlanChange) -> PlanResult
     return result
 
 
+def _fields_sent(edit: ItemEdit) -> list[str]:
+    """The item fields this page sent (days only from a page that has the control)."""
+    return [name for name in ITEM_FIELDS if name != "days" or edit.days is not None]
+
+
 def _merge_items(
     change: PlanChange, items: dict[int, PlanItem], fresh: bool, result: PlanResult
 ) -> list[tuple[PlanItem, str, ItemEdit]]:
@@ -568,24 +607,32 @@ def _merge_items(
         if item is None:
             # Removed in another tab: it stays removed, but what was typed here is shown.
             shown = edit.shown
-            changed = [n for n in ITEM_FIELDS if shown is None or mine[n] != shown[n]]
+            changed = [
+                n
+                for n in _fields_sent(edit)
+                if shown is None or n not in shown or mine[n] != shown[n]
+            ]
             result.removed_elsewhere += not changed
             result.conflicts += [
                 merge.Conflict(
                     "An exercise removed in another tab",
                     ITEM_FIELDS[name],
                     "(removed)",
-                    _item_text(name, edit.minutes, edit.homework, edit.note),
+                    _item_text(name, edit.minutes, edit.homework, edit.note, edit.days),
                 )
                 for name in changed
             ]
             continue
         saved = shown_values(item)
         shown = _shown(edit, saved, fresh)
-        result.others_kept = result.others_kept or (shown is not None and shown != saved)
-        for name, label in ITEM_FIELDS.items():
+        sent = _fields_sent(edit)
+        result.others_kept = result.others_kept or (
+            shown is not None and any(shown.get(n) != saved[n] for n in sent)
+        )
+        for name in _fields_sent(edit):
+            label = ITEM_FIELDS[name]
             outcome = merge.merge_value(
-                None if shown is None else shown[name], mine[name], saved[name]
+                None if shown is None else shown.get(name), mine[name], saved[name]
             )
             if outcome is merge.Outcome.WRITE:
                 writes.append((item, name, edit))
@@ -594,8 +641,10 @@ def _merge_items(
                     merge.Conflict(
                         item.title,
                         label,
-                        _item_text(name, str(item.minutes), item.homework, item.note),
-                        _item_text(name, edit.minutes, edit.homework, edit.note),
+                        _item_text(
+                            name, str(item.minutes), item.homework, item.note, saved["days"]
+                        ),
+                        _item_text(name, edit.minutes, edit.homework, edit.note, edit.days),
                     )
                 )
     return writes
@@ -611,11 +660,15 @@ def typed_view(session: TherapySession, change: PlanChange) -> dict[int, ItemEdi
         if edit is None:
             continue
         shown, mine = _shown(edit, shown_values(item), fresh), edit.values()
-        changed = {n for n in ITEM_FIELDS if shown is None or mine[n] != shown[n]}
+        changed = {
+            n for n in _fields_sent(edit) if shown is None or n not in shown or mine[n] != shown[n]
+        }
+        saved_days = "" if item.days_per_week is None else str(item.days_per_week)
         typed[item.id] = ItemEdit(
             minutes=edit.minutes if "minutes" in changed else str(item.minutes),
             homework=edit.homework if "homework" in changed else item.homework,
             note=edit.note if "note" in changed else item.note,
+            days=edit.days if "days" in changed else saved_days,
         )
     return typed
 
@@ -751,6 +804,7 @@ def copy_plan(
             minutes=int(spec.get("minutes") or exercise.minutes),
             homework=bool(spec.get("homework")),
             note=str(spec.get("note") or ""),
+            days=spec.get("days") if isinstance(spec.get("days"), int) else None,
         )
         added += 1
     touch(session)
@@ -765,6 +819,7 @@ def plan_as_specs(session: TherapySession) -> list[dict[str, Any]]:
             "minutes": item.minutes,
             "homework": item.homework,
             "note": item.note,
+            "days": item.days_per_week,
         }
         for item in session.items
         if item.exercise_id is not None
