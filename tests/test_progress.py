@@ -208,11 +208,13 @@ def test_lowest_rated_practices_is_empty_without_checkins(app, couple):
 
 
 PRACTICE_TITLES = (
-    "Open and honest communication",
+    "Open and honest communication: Openness",
+    "Open and honest communication: Honesty",
     "Empathy and understanding",
     "Quality time together",
     "Sharing vulnerabilities",
-    "Appreciation and affection",
+    "Appreciation and affection: Thanks",
+    "Appreciation and affection: Affection",
     "Supporting each other's growth",
     "Resolving conflict constructively",
     "A shared sense of humor",

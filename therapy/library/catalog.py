@@ -6,6 +6,7 @@ import hashlib
 import json
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -98,6 +99,25 @@ class ExerciseData:
 
 
 @dataclass(frozen=True)
+class QuestionData:
+    """A 0-10 check-in question about a practice, with a stable key kept with each answer.
+
+    A question whose wording changes gets a new key; the old one moves to
+    `earlier_questions` with the day it was last asked (`until`), so old answers stay
+    under the question they answered and are never joined to the new ones unannounced.
+    """
+
+    key: str
+    text: str
+    label: str = ""  # "Thanks": names it beside the practice when a practice asks two
+    # An answer other than a number ("We didn't disagree this week"), and since when.
+    none_answer: str = ""
+    none_answer_since: date | None = None
+    until: date | None = None  # earlier questions: the last day it was asked
+    split_into: tuple[str, ...] = ()  # earlier questions: the keys that replaced it
+
+
+@dataclass(frozen=True)
 class PracticeData:
     slug: str
     kind: str
@@ -107,6 +127,9 @@ class PracticeData:
     exercises: tuple[ExerciseData, ...] = field(default_factory=tuple)
     # The 0-10 check-in question about this practice; situations have none.
     question: str = ""
+    # Every question asked now (the first is `question`), and those asked before.
+    questions: tuple[QuestionData, ...] = ()
+    earlier_questions: tuple[QuestionData, ...] = ()
 
 
 def _text(raw: dict[str, Any], name: str, where: str, *, limit: int, optional: bool = False) -> str:
@@ -226,6 +249,61 @@ def _read(path: Path) -> dict[str, Any]:
         raise LibraryDataError(f"{path.name}: not valid TOML: {exc}") from exc
 
 
+QUESTION_KEYS = {"key", "text", "label", "until", "split_into"}
+
+
+def _questions(
+    raw: dict[str, Any], slug: str, question: str, where: str
+) -> tuple[tuple[QuestionData, ...], tuple[QuestionData, ...]]:
+    """The practice's current check-in questions and the earlier ones."""
+    if not question:
+        return (), ()
+    since = raw.get("none_answer_since")
+    none_answer = _text(raw, "none_answer", where, limit=80, optional=True)
+    if none_answer and not isinstance(since, date):
+        raise LibraryDataError(f"{where}: 'none_answer' needs 'none_answer_since' (a date)")
+    first = QuestionData(
+        key=_text(raw, "question_key", where, limit=60, optional=True) or slug,
+        text=question,
+        label=_text(raw, "question_label", where, limit=40, optional=True),
+        none_answer=none_answer,
+        none_answer_since=since if none_answer else None,
+    )
+
+    def parse(entries: Any, name: str, earlier: bool) -> list[QuestionData]:
+        if not isinstance(entries, list):
+            raise LibraryDataError(f"{where}: '{name}' must be a list of tables")
+        found = []
+        for entry in entries:
+            if not isinstance(entry, dict) or set(entry) - QUESTION_KEYS:
+                raise LibraryDataError(f"{where}: each of '{name}' takes {sorted(QUESTION_KEYS)}")
+            until = entry.get("until")
+            if earlier != isinstance(until, date):
+                raise LibraryDataError(f"{where}: only earlier questions have 'until' (a date)")
+            text = _text(entry, "text", where, limit=200)
+            if not text.endswith("?"):
+                raise LibraryDataError(f"{where}: a check-in question ends with '?'")
+            found.append(
+                QuestionData(
+                    key=_text(entry, "key", where, limit=60),
+                    text=text,
+                    label=_text(entry, "label", where, limit=40, optional=True),
+                    until=until if earlier else None,
+                    split_into=_texts(entry, "split_into", where) if earlier else (),
+                )
+            )
+        return found
+
+    current = (first, *parse(raw.get("more_questions", []), "more_questions", False))
+    earlier = tuple(parse(raw.get("earlier_questions", []), "earlier_questions", True))
+    keys = [q.key for q in (*current, *earlier)]
+    if len(set(keys)) != len(keys) or not all(k == slug or k.startswith(slug + "-") for k in keys):
+        raise LibraryDataError(f"{where}: question keys must be unique and start with '{slug}'")
+    if len(current) > 1 and not all(q.label for q in current):
+        raise LibraryDataError(f"{where}: when a practice asks two questions, label each")
+    return current, earlier
+
+
 def parse_more(path: Path) -> tuple[str, tuple[ExerciseData, ...]]:
     """A file of more exercises for a practice defined elsewhere (`extends = "<slug>"`)."""
     where = path.name
@@ -260,6 +338,7 @@ def parse_file(path: Path) -> PracticeData:
     question = _text(raw, "question", where, limit=200, optional=not is_practice)
     if question and not is_practice:
         raise LibraryDataError(f"{where}: only practices have a check-in question")
+    questions, earlier = _questions(raw, slug, question, where)
     return PracticeData(
         slug=slug,
         kind=kind,
@@ -268,6 +347,8 @@ def parse_file(path: Path) -> PracticeData:
         idea=_text(raw, "idea", where, limit=120),
         order=order,
         exercises=parsed,
+        questions=questions,
+        earlier_questions=earlier,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from therapy.checkins import questions
 from therapy.couples.services import session_times
 from therapy.extensions import db
 from therapy.measures.definitions import Measure
@@ -120,17 +121,23 @@ def _ratings(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type
             ranked.c.n,
             ranked.c.on_date,
             Practice.name,
+            CheckInRating.question,
             CheckInRating.value,
         )
         .join(CheckInRating, CheckInRating.checkin_id == ranked.c.id)
         .join(Practice, Practice.id == CheckInRating.practice_id)
         .where(ranked.c.n <= 2)
-        .order_by(Practice.position)
+        .order_by(Practice.position, CheckInRating.question)
     ).all()
-    # (couple, role) -> n -> (date, {practice: value})
+    # (couple, role) -> n -> (date, {question: value}); a question named as its chart is
+    # ("Appreciation and affection: Thanks"). Answers to a question that has since been
+    # split are never compared with the new questions: their titles differ.
     by_partner: dict[tuple[int, str], dict[int, tuple[date, dict[str, int]]]] = defaultdict(dict)
-    for couple_id, role, n, on_date, practice, value in rows:
-        by_partner[(couple_id, role)].setdefault(n, (on_date, {}))[1][practice] = value
+    for couple_id, role, n, on_date, practice, key, value in rows:
+        answers = by_partner[(couple_id, role)].setdefault(n, (on_date, {}))[1]
+        if value is not None:  # "We didn't disagree" is no number to compare
+            question = questions.by_key(key)
+            answers[question.title if question is not None else practice] = value
     for (couple_id, role), checkins in sorted(by_partner.items()):
         if 1 in checkins and 2 in checkins:
             latest, previous = checkins[1][1], checkins[2][1]

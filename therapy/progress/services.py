@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from therapy import audit
+from therapy.checkins import questions
 from therapy.checkins.services import practices as all_practices
 from therapy.extensions import db
 from therapy.measures.definitions import Measure
@@ -145,6 +146,8 @@ class Chart:
     rules: tuple[str, ...] = ()
     # Partner roles whose values the chart shows (the couple view may show fewer).
     shown: tuple[str, ...] = ("a", "b")
+    # What else the reader must know: answers other than a number, a question's history.
+    notes: tuple[str, ...] = ()
 
     @property
     def has_data(self) -> bool:
@@ -482,8 +485,9 @@ def _practice_charts(couple: Couple, result: Progress) -> None:
             CheckIn.on_date,
             CheckIn.id,
             CheckIn.partner_role,
-            CheckInRating.practice_id,
+            CheckInRating.question,
             CheckInRating.value,
+            CheckInRating.not_applicable,
             CheckInRating.private,
         )
         .join(CheckInRating, CheckInRating.checkin_id == CheckIn.id)
@@ -491,39 +495,103 @@ def _practice_charts(couple: Couple, result: Progress) -> None:
         .order_by(CheckIn.on_date, CheckIn.id)
     ).all()
     result.checkins = len({row[1] for row in rows})
-    # practice -> role -> week -> (value, private); a later check-in in a week wins.
-    found: dict[int, dict[str, dict[date, tuple[float, bool]]]] = defaultdict(
+    # question -> role -> week -> (value, private); a later check-in in a week wins. A
+    # question's other answer ("We didn't disagree") is counted apart, never as a number.
+    found: dict[str, dict[str, dict[date, tuple[float, bool]]]] = defaultdict(
         lambda: defaultdict(dict)
     )
-    for on_date, _, role, practice_id, value, private in rows:
+    others: dict[str, dict[str, set[date]]] = defaultdict(lambda: defaultdict(set))
+    for on_date, _, role, key, value, not_applicable, private in rows:
         if private and result.couple_view:
             result.hidden_private += 1
             continue
-        found[practice_id][role][week_of(on_date)] = (float(value), bool(private))
+        week = week_of(on_date)
+        if not_applicable or value is None:
+            others[key][role].add(week)
+            found[key][role].pop(week, None)
+        else:
+            found[key][role][week] = (float(value), bool(private))
+            others[key][role].discard(week)
     for practice in all_practices():
-        series = {
-            role: _with_changes(values, PRACTICE_CHANGE)
-            for role, values in found.get(practice.id, {}).items()
-        }
-        result.practices.append(
-            _chart(
-                key=practice.slug,
-                title=practice.name,
-                question=practice.question or "",
-                names=result.names,
-                series=series,
-                minimum=0,
-                maximum=10,
-                threshold=PRACTICE_CHANGE,
-                gap_shown=PRACTICE_GAP,
-                word="large",
-                rules=(
-                    f"A large change is {PRACTICE_CHANGE} points or more from the previous "
-                    f"week; partners {PRACTICE_GAP} or more points apart show a large gap. "
-                    + PRACTICE_RULE,
-                ),
+        asked = questions.asked(practice.slug)
+        for question in asked:
+            result.practices.append(_question_chart(question, found, others, result))
+        # Answers to a question later split in two: their own chart, said so, never joined.
+        for question in questions.earlier(practice.slug):
+            if found.get(question.key) or others.get(question.key):
+                result.practices.append(_question_chart(question, found, others, result))
+        if not asked:  # a practice the data lists no question for
+            result.practices.append(
+                _rating_chart(practice.slug, practice.name, practice.question or "", found, result)
             )
+
+
+def _rating_chart(
+    key: str,
+    title: str,
+    text: str,
+    found: dict[str, dict[str, dict[date, tuple[float, bool]]]],
+    result: Progress,
+    notes: tuple[str, ...] = (),
+) -> Chart:
+    series = {
+        role: _with_changes(values, PRACTICE_CHANGE) for role, values in found.get(key, {}).items()
+    }
+    chart = _chart(
+        key=key,
+        title=title,
+        question=text,
+        names=result.names,
+        series=series,
+        minimum=0,
+        maximum=10,
+        threshold=PRACTICE_CHANGE,
+        gap_shown=PRACTICE_GAP,
+        word="large",
+        rules=(
+            f"A large change is {PRACTICE_CHANGE} points or more from the previous "
+            f"week; partners {PRACTICE_GAP} or more points apart show a large gap. "
+            + PRACTICE_RULE,
+        ),
+    )
+    return replace(chart, notes=notes)
+
+
+def _question_chart(
+    question: questions.Question,
+    found: dict[str, dict[str, dict[date, tuple[float, bool]]]],
+    others: dict[str, dict[str, set[date]]],
+    result: Progress,
+) -> Chart:
+    notes: list[str] = []
+    data = question.data
+    if not question.current and data.until is not None:
+        replaced = [q.text for key in data.split_into if (q := questions.by_key(key))]
+        notes.append(
+            f"Asked until {format_date(data.until)}, when it was split in two"
+            + (f" ({' and '.join(replaced)})" if replaced else "")
+            + ". Its answers are shown here on their own, not joined to the new questions."
         )
+    answered_other = {role: weeks for role, weeks in others.get(question.key, {}).items() if weeks}
+    if question.none_answer:
+        if answered_other:
+            counts = ", ".join(
+                f"{result.names.get(role, role.upper())} {len(weeks)} "
+                + ("week" if len(weeks) == 1 else "weeks")
+                for role, weeks in sorted(answered_other.items())
+            )
+            notes.append(
+                f"“{question.none_answer}”: {counts}. These weeks are not drawn as a number."
+            )
+        answered = [w for cells in found.get(question.key, {}).values() for w in cells]
+        if data.none_answer_since is not None and any(
+            week < week_of(data.none_answer_since) for week in answered
+        ):
+            notes.append(
+                f"“{question.none_answer}” could be answered from "
+                f"{format_date(data.none_answer_since)}; before then every answer was a number."
+            )
+    return _rating_chart(question.key, question.title, question.text, found, result, tuple(notes))
 
 
 def measure_roles(couple: Couple, couple_view: bool) -> tuple[str, ...]:

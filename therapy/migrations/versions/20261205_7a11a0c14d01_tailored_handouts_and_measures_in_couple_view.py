@@ -1,5 +1,10 @@
-"""Tailored handouts and measures in the couple view: a plan item's days per week, whose
-measure scores the couple view shows, and "Therapist: ..." steps as therapist steps
+"""Tailored handouts, measures in the couple view, check-in questions kept with answers: a
+plan item's days per week, whose measure scores the couple view shows, "Therapist: ..."
+steps as therapist steps, and each check-in rating's question key and "not applicable"
+
+Each existing rating keeps the question it answered: its practice's slug, the key of the
+practice's one question until then (appreciation's and communication's combined questions
+stay under those keys after they were split in two).
 
 Revision ID: 7a11a0c14d01
 Revises: fa117c6ba946
@@ -91,9 +96,52 @@ def upgrade():
             "couple_view_measures IN ('none', 'a', 'b', 'both')",
         )
     _convert(_to_therapist)
+    with op.batch_alter_table("checkin_ratings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("question", sa.String(length=60), nullable=True))
+        batch_op.add_column(
+            sa.Column("not_applicable", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+    op.execute(
+        "UPDATE checkin_ratings SET question ="
+        " (SELECT slug FROM practices WHERE practices.id = checkin_ratings.practice_id)"
+    )
+    with op.batch_alter_table("checkin_ratings", schema=None) as batch_op:
+        batch_op.alter_column("question", existing_type=sa.String(length=60), nullable=False)
+        batch_op.alter_column("value", existing_type=sa.Integer(), nullable=True)
+        batch_op.drop_constraint("uq_checkin_ratings_checkin_practice", type_="unique")
+        batch_op.create_unique_constraint(
+            "uq_checkin_ratings_checkin_question", ["checkin_id", "question"]
+        )
+        batch_op.drop_constraint(batch_op.f("ck_checkin_ratings_value_range"), type_="check")
+        batch_op.create_check_constraint(
+            batch_op.f("ck_checkin_ratings_value_or_not_applicable"),
+            "(not_applicable = false AND value IS NOT NULL AND value >= 0 AND value <= 10)"
+            " OR (not_applicable = true AND value IS NULL)",
+        )
 
 
 def downgrade():
+    # A "not applicable" answer has no number to go back to; a practice asked as two
+    # questions keeps its first question's answer (the old schema holds one per practice).
+    op.execute("DELETE FROM checkin_ratings WHERE not_applicable = true")
+    op.execute(
+        "DELETE FROM checkin_ratings WHERE id NOT IN"
+        " (SELECT MIN(id) FROM checkin_ratings GROUP BY checkin_id, practice_id)"
+    )
+    with op.batch_alter_table("checkin_ratings", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("ck_checkin_ratings_value_or_not_applicable"), type_="check"
+        )
+        batch_op.create_check_constraint(
+            batch_op.f("ck_checkin_ratings_value_range"), "value >= 0 AND value <= 10"
+        )
+        batch_op.drop_constraint("uq_checkin_ratings_checkin_question", type_="unique")
+        batch_op.create_unique_constraint(
+            "uq_checkin_ratings_checkin_practice", ["checkin_id", "practice_id"]
+        )
+        batch_op.alter_column("value", existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column("not_applicable")
+        batch_op.drop_column("question")
     _convert(_to_prefixed)
     with op.batch_alter_table("couples", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_couples_couple_view_measures_known"), type_="check")
