@@ -189,3 +189,18 @@ def test_the_migration_files_old_ratings_under_their_question_and_converts_steps
         assert {"therapist": "Help the couple choose a light topic, not a sore one."} in (
             exercise.steps
         )
+
+
+def test_suggestions_name_each_partners_mean_of_a_practice_asked_twice(app, couple):
+    from therapy.checkins.services import lowest_rated_practices
+    from therapy.models import Couple
+
+    steady = dict.fromkeys(("humor", "patience", "growth", "empathy"), 8)
+    add_checkin(app, couple, "a", TODAY, {**steady, "appreciation-thanks": 1,
+                                          "appreciation-affection": 3})  # fmt: skip
+    add_checkin(app, couple, "b", TODAY, {**steady, "appreciation-thanks": 3,
+                                          "appreciation-affection": 4})  # fmt: skip
+    with app.test_request_context():
+        (first, *_) = lowest_rated_practices(db.session.get(Couple, couple))
+    assert first[1].startswith("Appreciation and affection: lowest rated")
+    assert first[1].endswith("(Zoë 2, Łukasz 3.5)")

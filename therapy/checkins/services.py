@@ -836,7 +836,13 @@ def lowest_rated_practices(couple: Couple, limit: int = 3) -> list[tuple[Practic
     ordered = sorted(by_practice, key=rank)[:limit]
     result = []
     for place, practice_id in enumerate(ordered):
-        who = ", ".join(f"{name} {value}" for name, value in by_practice[practice_id])
+        # A practice asked as two questions: each partner's mean of their two answers.
+        per_name: dict[str, list[int]] = {}
+        for name, value in by_practice[practice_id]:
+            per_name.setdefault(name, []).append(value)
+        who = ", ".join(
+            f"{name} {round(sum(values) / len(values), 1):g}" for name, values in per_name.items()
+        )
         practice = found[practice_id]
         lowest = "lowest rated" if place == 0 else "among the lowest rated"
         result.append((practice, f"{practice.name}: {lowest} {when} ({who})"))
