@@ -297,3 +297,24 @@ def test_a_measure_without_a_gap_rule_judges_no_gap():
         parse_definition(
             VALID.replace("reliable_change = 0.8", "reliable_change = 0.8\npartner_gap = 9")
         )
+
+
+def test_a_weekly_csi4_losing_2_points_a_month_is_flagged_against_intake_only():
+    """Scored every week, falling 2 points a month (20, 20, 19, 19, 18, ...): no score is
+    a reliable change from the week before, but week 8 is 4 below intake, and the fall
+    crosses the cut-off as a clinically significant deterioration by week 14."""
+    from datetime import timedelta
+
+    from therapy.progress.services import _measure_cells
+
+    start = date(2026, 1, 5)
+    totals = [20 - week // 2 for week in range(16)]
+    cells = _measure_cells(
+        {start + timedelta(weeks=week): (float(t), False) for week, t in enumerate(totals)}, CSI4
+    )
+    ordered = [cells[day] for day in sorted(cells)]
+    assert not any(cell.change for cell in ordered)  # never week to week
+    flagged = [week for week, cell in enumerate(ordered) if cell.since_intake == -1]
+    assert flagged[0] == 8 and totals[8] == 16
+    significant = [week for week, cell in enumerate(ordered) if cell.significant == -1]
+    assert significant[0] == 14 and totals[14] == 13  # 13 is below the 13.5 cut-off
