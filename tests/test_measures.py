@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from therapy.measures.definitions import (
@@ -219,6 +221,9 @@ def test_a_valid_measure_is_imported_and_usable(app, admin_client, make_couple, 
     assert response.status_code == 302
     page = admin_client.get("/admin/measures").get_data(as_text=True)
     assert "A practice&#39;s trust scale" in page and "Licensed to this practice." in page
+    # Each measure's rules as its file states them: the CSI-4's gap rule, none for this one.
+    assert "5 or more points apart (about one SD)" in html.unescape(page)
+    assert "No rule in its file: no gap is marked" in page
     with app.app_context():
         row = db.session.scalars(
             select(MeasureDefinition).where(MeasureDefinition.slug == "trust-scale")
