@@ -4,6 +4,7 @@ questions split, and old answers kept under the question they answered."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import date, timedelta
 
@@ -148,7 +149,7 @@ def test_answers_to_the_old_combined_question_stay_under_it(app, logged_in, coup
 
 
 def test_the_migration_files_old_ratings_under_their_question_and_converts_steps(
-    make_app, tmp_path
+    make_app,
 ):
     """Downgrade to before this change and upgrade again, with data: ratings come back under
     their practice's question key, therapist steps as therapist steps, not as text."""
@@ -159,7 +160,7 @@ def test_the_migration_files_old_ratings_under_their_question_and_converts_steps
     from therapy.library.seed import seed_library
     from therapy.models import Exercise, User
 
-    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'questions.sqlite'}")
+    app = make_app()  # the test's database: a SQLite copy, or the shared PostgreSQL one
     with app.app_context():
         upgrade()
         seed_library()
@@ -177,6 +178,7 @@ def test_the_migration_files_old_ratings_under_their_question_and_converts_steps
             steps = connection.execute(
                 text("SELECT steps FROM exercises WHERE key = 'communication-say-it-back'")
             ).scalar_one()
+            steps = steps if isinstance(steps, str) else json.dumps(steps)
             assert '"Therapist: Help the couple choose a light topic' in steps
             count = connection.execute(text("SELECT count(*) FROM checkin_ratings")).scalar()
             assert count == 9  # one per practice, as the old schema holds
@@ -189,6 +191,10 @@ def test_the_migration_files_old_ratings_under_their_question_and_converts_steps
         assert {"therapist": "Help the couple choose a light topic, not a sore one."} in (
             exercise.steps
         )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        from tests.conftest import _empty_postgres
+
+        _empty_postgres(app)  # the shared database: leave it empty, as the app fixture does
 
 
 def test_suggestions_name_each_partners_mean_of_a_practice_asked_twice(app, couple):
