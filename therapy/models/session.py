@@ -140,6 +140,6 @@ class PlanTemplate(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
-    # [{"exercise_id": 3, "minutes": 10, "homework": false, "note": ""}, ...]
+    # [{"exercise_id": 3, "minutes": 10, "homework": false, "note": "", "days": 4}, ...]
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,7 +11,12 @@ from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
 from therapy.models import Couple
 from therapy.progress import services
-from therapy.progress.forms import RangeForm, ReportForm, couple_view_measures_form
+from therapy.progress.forms import (
+    CoupleViewMeasuresForm,
+    RangeForm,
+    ReportForm,
+    couple_view_measures_form,
+)
 
 bp = Blueprint("progress", __name__, url_prefix="/couples/<int:couple_id>")
 # The legend swatches are shared with the progress page; the rest is the report's own.
@@ -40,7 +45,7 @@ def show(couple_id: int) -> str:
     )
 
 
-def _measures_form(couple: Couple, names: dict[str, str]):  # type: ignore[no-untyped-def]
+def _measures_form(couple: Couple, names: dict[str, str]) -> CoupleViewMeasuresForm:
     return couple_view_measures_form(
         names, formdata=None, shown=couple.couple_view_measures or "none"
     )
