@@ -57,7 +57,9 @@ def couple_view_measures(couple_id: int) -> Response:
     couple = get_couple_or_404(couple_id)
     names = {p.role: p.first_name for p in couple.partners}
     form = couple_view_measures_form(names)
-    if form.validate_on_submit():
+    if couple.is_archived:
+        flash("This couple is archived. Restore them to change what the couple view shows.", "info")
+    elif form.validate_on_submit():
         services.set_couple_view_measures(couple, form.shown.data)
         flash(
             "The couple view and the report for the couple leave measures out."
