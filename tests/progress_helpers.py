@@ -63,14 +63,25 @@ def add_checkin(
     """A check-in saved through the service; `ratings` is one value for all, or per slug."""
     with app.app_context():
         couple = db.session.get(Couple, couple_id)
+        from therapy.checkins import questions as asked
+
         practices = {p.slug: p for p in checkins.practices()}
-        values = ratings if isinstance(ratings, dict) else dict.fromkeys(practices, ratings)
+        # One value for every question asked, or {slug or question key: value}; a slug
+        # answers the practice's first question. None: "We didn't disagree".
+        keys = {q.key: slug for slug in practices for q in asked.asked(slug)}
+        values = ratings if isinstance(ratings, dict) else dict.fromkeys(keys, ratings)
         questions = checkins.homework_questions(couple)
         data = checkins.CheckInData(
             on_date=on_date,
             ratings=tuple(
-                checkins.RatingAnswer(practices[slug].id, value, slug in private)
-                for slug, value in values.items()
+                checkins.RatingAnswer(
+                    practices[keys.get(key, key)].id,
+                    value,
+                    key in private or keys.get(key) in private,
+                    question=key if key in keys else "",
+                    not_applicable=value is None,
+                )
+                for key, value in values.items()
             ),
             homework=tuple(
                 checkins.HomeworkAnswer(q.plan_item_id, q.title, done, 2, homework_private)
@@ -117,8 +128,14 @@ def practice_id(app: Flask, slug: str) -> int:
 
 def rating_form(app: Flask, value: int | str = 5, **extra: object) -> dict[str, object]:
     """A complete check-in form post: every practice rated `value`."""
+    from therapy.checkins import questions
+
     with app.app_context():
-        ids = [p.id for p in checkins.practices()]
-    data: dict[str, object] = {f"rating_{pid}": str(value) for pid in ids}
+        practices = [(p.id, p.slug) for p in checkins.practices()]
+    data: dict[str, object] = {
+        questions.field_name(pid, index): str(value)
+        for pid, slug in practices
+        for index in range(max(1, len(questions.asked(slug))))
+    }
     data.update(extra)
     return data

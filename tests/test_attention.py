@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.progress_helpers import add_checkin, add_score, create_link, held_session
 from therapy.extensions import db
 from therapy.models import CheckInLink, Couple, User, utcnow
+from therapy.timeutil import format_date
 
 TODAY = date.today()
 STEADY = {"humor": 6, "patience": 6, "growth": 6}
@@ -74,8 +75,35 @@ def test_a_fall_smaller_than_the_threshold_is_calm(app, therapist, couple):
 def test_a_reliably_falling_measure(app, therapist, couple):
     add_score(app, couple, "b", TODAY - timedelta(days=28), (6, 5, 5, 5))  # 21
     add_score(app, couple, "b", TODAY, (4, 4, 4, 4))  # 16: fell by 5, still above 13.5
+    first = format_date(TODAY - timedelta(days=28))
     assert only_reason(app, therapist) == (
-        "Łukasz's CSI-4 fell from 21 to 16 (a reliable change is 4)."
+        f"Łukasz's CSI-4 fell from 21 at intake ({first}) to 16 (a reliable change is 4)."
+    )
+
+
+def test_a_slow_csi4_decline_is_flagged_against_intake_not_month_to_month(app, therapist, couple):
+    """2 points a month: never 4 between two scores, but 4 below intake after two months,
+    and 6 (across the 13.5 cut-off) after three: a clinically significant deterioration."""
+    for months_ago, items in ((3, (5, 4, 5, 4)), (2, (4, 4, 4, 4)), (1, (4, 3, 4, 3))):
+        add_score(app, couple, "a", TODAY - timedelta(days=30 * months_ago), items)  # 18 16 14
+    first = format_date(TODAY - timedelta(days=90))
+    assert only_reason(app, therapist) == (
+        f"Zoë's CSI-4 fell from 18 at intake ({first}) to 14 (a reliable change is 4)."
+    )
+    add_score(app, couple, "a", TODAY, (3, 3, 3, 3))  # 12: 2 below the previous 14
+    assert reasons(app, therapist)["Zoë & Łukasz"] == [
+        f"Zoë's CSI-4 fell from 18 at intake ({first}) to 12 (a reliable change is 4); "
+        "a clinically significant deterioration, across the cut-off.",
+        "Zoë's latest CSI-4 (12) is below the cut-off of 13.5.",
+    ]
+
+
+def test_a_fall_since_the_previous_score_is_named_apart_from_intake(app, therapist, couple):
+    add_score(app, couple, "b", TODAY - timedelta(days=60), (4, 4, 4, 4))  # 16
+    add_score(app, couple, "b", TODAY - timedelta(days=30), (6, 5, 5, 5))  # 21
+    add_score(app, couple, "b", TODAY, (4, 4, 4, 4))  # 16: 5 below the previous, intake again
+    assert only_reason(app, therapist) == (
+        "Łukasz's CSI-4 fell from 21 to 16 since the previous score (a reliable change is 4)."
     )
 
 
@@ -105,8 +133,21 @@ def test_a_large_gap_on_a_measure(app, therapist, couple):
     add_score(app, couple, "a", TODAY, (6, 5, 5, 4))  # 20
     add_score(app, couple, "b", TODAY - timedelta(days=10), (4, 4, 4, 3))  # 15
     assert only_reason(app, therapist) == (
-        "Zoë and Łukasz are 5 points apart on the CSI-4 (20 and 15)."
+        "Zoë and Łukasz are 5 points apart on the CSI-4 (20 and 15; a gap is 5 or more "
+        "or one on each side of the cut-off)."
     )
+
+
+def test_a_measure_gap_follows_its_own_rule_not_the_reliable_change(app, therapist, couple):
+    # 4 apart is a reliable change on the CSI-4, but not a gap by the file's gap rule (5).
+    add_score(app, couple, "a", TODAY, (6, 5, 5, 4))  # 20
+    add_score(app, couple, "b", TODAY, (5, 4, 4, 3))  # 16
+    assert reasons(app, therapist) == {}
+    # 3 apart, but on either side of the cut-off: a gap.
+    add_score(app, couple, "a", TODAY, (4, 3, 4, 4))  # 15
+    add_score(app, couple, "b", TODAY, (3, 3, 3, 3))  # 12
+    found = reasons(app, therapist)["Zoë & Łukasz"]
+    assert any("3 points apart on the CSI-4 (15 and 12;" in line for line in found), found
 
 
 def test_homework_not_done_twice_in_a_row(app, therapist, couple):

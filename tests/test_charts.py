@@ -217,8 +217,19 @@ def test_the_csi_chart_draws_what_its_legend_table_and_alt_text_name(
     assert ("Difference between them" in legend) == bool(gaps)
     if gaps:
         assert drawn(svg, 2, gaps), marks(svg, 2)
-    # Each week with a reliable change (either partner) is ringed once.
-    changed = sum(1 for row in cells if "reliable" in row[0] + row[1])
+
+    # Each week with a reliable change (either partner) is ringed once: a change from the
+    # previous score, or the first score of a run reliably apart from intake.
+    def marked(row, before, column):
+        intake = "intake" in row[column] and (before is None or "intake" not in before[column])
+        return "reliable rise" in row[column] or "reliable fall" in row[column] or intake
+
+    changed = sum(
+        1
+        for n, row in enumerate(cells)
+        if marked(row, cells[n - 1] if n else None, 0)
+        or marked(row, cells[n - 1] if n else None, 1)
+    )
     assert ("Reliable change" in legend) == bool(changed)
     assert marks(svg, 3)[1] == changed
     # The cut-off: a level line across the plot, whatever the number of weeks.

@@ -29,7 +29,8 @@ def test_the_form_asks_each_practice_question_and_this_weeks_homework(app, logge
     page = logged_in.get(f"/couples/{couple}/checkins/new").get_data(as_text=True)
     assert "How much did you laugh and have fun together this week?" in page
     assert "Did you do “The daily download”?" in page
-    assert page.count("Private: not shown to the other partner") == 9 + 1 + 2
+    # Eleven questions about nine practices (two ask two each), homework, two texts.
+    assert page.count("Private: not shown to the other partner") == 11 + 1 + 2
     assert 'name="partner"' in page and "Zoë" in page and "Łukasz" in page
 
 
@@ -146,7 +147,7 @@ def test_editing_keeps_one_checkin_and_review_is_recorded(app, logged_in, couple
         assert saved.reviewed_at is not None
         actions = db.session.scalars(select(AuditEvent.action)).all()
         assert {"checkin.edit", "checkin.review"} <= set(actions)
-    assert count(app, CheckInRating) == 9
+    assert count(app, CheckInRating) == 11  # eleven questions about nine practices
 
 
 def test_an_edit_based_on_an_old_version_gets_a_conflict_and_keeps_the_typing(

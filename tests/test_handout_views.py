@@ -18,6 +18,7 @@ from tests.pdf_helpers import attachments, connection_attempted, flat, page_size
 from tests.test_library import exercise_form
 from therapy import pdf
 from therapy.extensions import db
+from therapy.library.steps import couple_steps, scaled
 from therapy.models import (
     AuditEvent,
     Couple,
@@ -132,8 +133,8 @@ def test_the_handout_pdf_prints_the_sessions_homework(app, logged_in, library, c
         in_session = db.session.get(Exercise, library.id(SAY_IT_BACK))
         for exercise in (daily, pause):
             assert exercise.title in content
-            for text in [*exercise.steps, *exercise.prompts]:
-                assert " ".join(text.split()) in content, text
+            for text in [*couple_steps(exercise.steps), *exercise.prompts]:
+                assert " ".join(scaled(text).split()) in content, text
             assert exercise.practice.idea in content
         assert in_session.title not in content
         assert in_session.steps[1] not in content

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from therapy.extensions import db
 from therapy.library import catalog
 from therapy.library.seed import seed_library
+from therapy.library.steps import parse, scaled
 from therapy.models import AuditEvent, Exercise, ExerciseStar
 
 XSS = [
@@ -219,7 +220,7 @@ def test_detail_page_shows_the_whole_exercise(logged_in, library):
     for text in (
         data.title,
         data.why,
-        *data.steps,
+        *(scaled(step.text) for step in parse(list(data.steps))),
         *data.prompts,
         data.cautions[0],
         data.roles[0].does,

@@ -260,7 +260,7 @@ def test_betrayal_work_is_unequal_tagged_and_cautious(exercise):
     if exercise.format != "psychoeducation":
         # The partner who broke trust and the hurt partner each have their own steps.
         assert {role.name for role in exercise.roles} >= UNEQUAL_ROLES
-        steps = " ".join(exercise.steps)
+        steps = " ".join(s if isinstance(s, str) else s["therapist"] for s in exercise.steps)
         assert "Hurt partner:" in steps and "Partner who broke trust:" in steps
         # Disclosure happens in session first; everything else builds on it.
         if exercise.key != "betrayal-disclosure-in-session":
@@ -274,14 +274,6 @@ def test_betrayal_steps_order_disclosure_apology_then_forgiveness():
     assert "betrayal-full-apology" in requires["betrayal-forgiveness-later"]
     disclosure = BY_KEY["betrayal-disclosure-in-session"]
     assert disclosure.setting == "in-session" and disclosure.who == "therapist-led"
-
-
-def test_therapist_only_steps_in_new_content_are_marked_for_the_merge():
-    """New therapist steps are plain strings starting 'Therapist: ' (SCHEMA-14)."""
-    for exercise in ALL:
-        for step in [*exercise.steps, *(s for v in exercise.variants().values() for s in v)]:
-            if step.lower().startswith("therapist"):
-                assert step.startswith("Therapist: "), (exercise.key, step)
 
 
 @pytest.mark.parametrize(
@@ -333,3 +325,46 @@ def test_variants_change_the_digest_only_when_set():
     assert pause.digest() != with_variant.digest()
     assert with_variant.variants() == {"apart": ("a", "b", "c")}
     assert pause.variants() == {}
+
+
+def test_no_couple_facing_text_starts_with_therapist():
+    """A step for the therapist is a `{ therapist = "..." }` entry, never couple text."""
+    for practice in catalog.load():
+        for exercise in practice.exercises:
+            for text in exercise.couple_text():
+                assert not text.strip().casefold().startswith("therapist"), (exercise.key, text)
+                assert "{m:" not in text, (exercise.key, text)  # timings print as minutes
+    therapist = [text for e in ALL for text in e.therapist_text()]
+    assert len(therapist) >= 21
+    assert all(text[0].isupper() and not text.startswith("Therapist") for text in therapist)
+
+
+@pytest.mark.parametrize(
+    ("steps", "reason"),
+    [
+        ('["a", "b", "Therapist: ask them"]', "therapist step"),
+        ('["a", "b", { therapist = "" }]', "each step"),
+        ('["a", "b", { therapist = "x", extra = "y" }]', "each step"),
+        ('["a", "b", { therapist = "x" }]', "at least 3 steps"),  # therapist steps don't count
+        ('["a", "b", "Talk for {m:0} minutes"]', "timing"),
+    ],
+)
+def test_steps_that_would_mislead_a_couple_are_refused(tmp_path, steps, reason):
+    body = _one_more_exercise("humor-x").replace('steps = ["a", "b", "c"]', f"steps = {steps}")
+    source = catalog.DATA_DIR / "humor.toml"
+    (tmp_path / "humor.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "humor.more.toml").write_text('extends = "humor"\n' + body, encoding="utf-8")
+    with pytest.raises(catalog.LibraryDataError, match=reason):
+        catalog.load.__wrapped__(tmp_path)
+
+
+def test_talk_lengths_follow_the_plan_and_safety_timings_do_not():
+    from therapy.library.steps import scaled
+
+    download = next(e for e in ALL if e.key == "communication-daily-download")
+    assert download.steps[0].endswith("Set a timer for {m:10} minutes.")
+    assert scaled(download.steps[0], 15, 10).endswith("Set a timer for 15 minutes.")
+    assert scaled("about {m:4} minutes", 15, 10) == "about 6 minutes"
+    assert scaled("about {m:4} minutes", 1, 10) == "about 1 minute"  # never 0
+    pause = next(e for e in ALL if e.key == "conflict-pause-plan")
+    assert not any("{m:" in str(step) for step in pause.steps)  # "at least 20 minutes" stays

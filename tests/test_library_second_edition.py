@@ -4,6 +4,7 @@ per plan item, one-page explainers, one partner's work, and merged built-ins."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from markupsafe import escape
@@ -14,7 +15,7 @@ from tests.test_handout_views import assert_pdf_download, custom_exercise, plan
 from tests.test_sessions import add, item_row, open_plan, save_from
 from therapy import pdf
 from therapy.extensions import db
-from therapy.library import catalog
+from therapy.library import catalog, steps
 from therapy.library.seed import seed_library
 from therapy.models import Exercise, PlanItem, TherapySession
 
@@ -127,8 +128,11 @@ def test_a_plan_item_prints_the_version_it_chose_and_no_other(app, logged_in, li
             pdf.clear_cache()
         return poppler_text(logged_in.get(f"/sessions/{session_id}/handout.pdf").data)
 
-    usual, apart = data_of(DAILY).steps, data_of(DAILY).apart_steps
-    written, aloud = data_of(LETTER).steps, data_of(LETTER).aloud_steps
+    def couple(raw: Any) -> list[str]:
+        return [steps.scaled(text) for text in steps.couple_steps(list(raw))]
+
+    usual, apart = couple(data_of(DAILY).steps), couple(data_of(DAILY).apart_steps)
+    written, aloud = couple(data_of(LETTER).steps), couple(data_of(LETTER).aloud_steps)
     before = handout()
     assert words(usual[0]) in before and words(written[0]) in before
     assert words(apart[0]) not in before and words(aloud[0]) not in before

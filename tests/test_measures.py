@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from therapy.measures.definitions import (
@@ -219,6 +221,9 @@ def test_a_valid_measure_is_imported_and_usable(app, admin_client, make_couple, 
     assert response.status_code == 302
     page = admin_client.get("/admin/measures").get_data(as_text=True)
     assert "A practice&#39;s trust scale" in page and "Licensed to this practice." in page
+    # Each measure's rules as its file states them: the CSI-4's gap rule, none for this one.
+    assert "5 or more points apart (about one SD)" in html.unescape(page)
+    assert "No rule in its file: no gap is marked" in page
     with app.app_context():
         row = db.session.scalars(
             select(MeasureDefinition).where(MeasureDefinition.slug == "trust-scale")
@@ -254,3 +259,67 @@ def db_user_id(app, email: str) -> int:
 
     with app.app_context():
         return db.session.scalars(select(User.id).where(User.email == email)).one()
+
+
+def test_csi4_thresholds_and_their_assumptions_come_from_its_file():
+    text = (DATA_DIR / "csi-4.toml").read_text(encoding="utf-8")
+    assert "partner_gap = 5" in text and "reliable_change = 4" in text
+    assert CSI4.partner_gap == 5 and "Tandem's own rule" in CSI4.partner_gap_note
+    assert "Jacobson" in CSI4.reliable_change_source and "Funk" in CSI4.cutoff_source
+    # Edited in the file, the figures change with it: nothing is hard-coded.
+    edited = parse_definition(text.replace("partner_gap = 5", "partner_gap = 7"))
+    assert edited.partner_gap == 7 and not edited.partners_apart(20, 14)
+
+
+@pytest.mark.parametrize(
+    ("intake", "latest", "significant"),
+    [
+        (18, 12, -1),  # reliably worse and now below 13.5: clinically significant
+        (20, 16, 0),  # reliably worse, still above the cut-off
+        (14, 13, 0),  # across the cut-off, but only 1 point: not reliable
+        (11, 15, 1),  # reliably better and out of the distressed range
+    ],
+)
+def test_clinically_significant_change_needs_both_reliable_change_and_the_cutoff(
+    intake, latest, significant
+):
+    assert CSI4.significant_change(intake, latest) == significant
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "apart"),
+    [(20, 16, False), (20, 15, True), (15, 12, True), (12, 10, False)],
+)
+def test_partners_apart_by_the_gap_rule_not_the_reliable_change(a, b, apart):
+    # 4 points is a reliable change on the CSI-4, but the gap rule is 5 or either side of 13.5.
+    assert CSI4.partners_apart(a, b) is apart
+
+
+def test_a_measure_without_a_gap_rule_judges_no_gap():
+    assert parse_definition(VALID).partner_gap is None
+    assert not parse_definition(VALID).partners_apart(1.0, 5.0)
+    with pytest.raises(MeasureDefinitionError, match="partner_gap"):
+        parse_definition(
+            VALID.replace("reliable_change = 0.8", "reliable_change = 0.8\npartner_gap = 9")
+        )
+
+
+def test_a_weekly_csi4_losing_2_points_a_month_is_flagged_against_intake_only():
+    """Scored every week, falling 2 points a month (20, 20, 19, 19, 18, ...): no score is
+    a reliable change from the week before, but week 8 is 4 below intake, and the fall
+    crosses the cut-off as a clinically significant deterioration by week 14."""
+    from datetime import timedelta
+
+    from therapy.progress.services import _measure_cells
+
+    start = date(2026, 1, 5)
+    totals = [20 - week // 2 for week in range(16)]
+    cells = _measure_cells(
+        {start + timedelta(weeks=week): (float(t), False) for week, t in enumerate(totals)}, CSI4
+    )
+    ordered = [cells[day] for day in sorted(cells)]
+    assert not any(cell.change for cell in ordered)  # never week to week
+    flagged = [week for week, cell in enumerate(ordered) if cell.since_intake == -1]
+    assert flagged[0] == 8 and totals[8] == 16
+    significant = [week for week, cell in enumerate(ordered) if cell.significant == -1]
+    assert significant[0] == 14 and totals[14] == 13  # 13 is below the 13.5 cut-off

@@ -75,11 +75,17 @@ def test_progress_shows_each_practice_and_measure_as_a_chart_and_a_table(app, lo
     assert "A shared sense of humor" in page and "How much did you laugh" in page
     assert page.count('<details class="chart-table"') >= 4 and "<table>" in page
     assert "Below 13.5: notable relationship dissatisfaction" in page
-    # Reliable changes: in words and in the table, not colour alone.
-    assert "Zoë's rating fell to 4 (reliable change, 3 or more)" in page
-    assert "Zoë's score fell to 12 (reliable change, 4 or more)" in page
-    assert "▼ reliable fall" in page
+    # Changes: in words and in the table, not colour alone. A practice rating (Tandem's own
+    # 0-10 question) moves by a "large" change, a measure by a "reliable" one.
+    assert "Zoë's rating fell to 4 (large change, 3 or more from the previous rating)" in page
+    assert "Zoë's score fell to 12 (reliable change, 4 or more from the previous score)" in page
+    assert "▼ large fall" in page and "▼ reliable fall" in page
+    assert "reliable rise" not in page.split('id="practices-heading"')[1]
+    assert "Tandem's own threshold" in page or "Tandem's own thresholds" in page
     assert "large gap" in page
+    # Each threshold with its assumptions and source, read from the measure's file.
+    assert "Jacobson" in page and "partners" in page.lower()
+    assert "5 or more points apart (about one SD)" in page
     assert "Homework done" in page and "Shared dinner" in page
     assert "Private worry text" in page and "badge-private" in page
     assert "Therapist-only follow-up" in page
@@ -128,7 +134,8 @@ def test_the_report_pdf_for_the_therapist_and_for_the_couple(app, logged_in, his
         in text
     )
     assert "The last 4 weeks" not in text  # the same weeks: said once
-    assert "A move of 3 points or more from one week to the next is a reliable change" in text
+    assert "A move of 3 points or more from one week to the next is a large change" in text
+    assert "is a reliable change" not in text
     couple_copy = pdf_text(
         logged_in.post(f"/couples/{history}/report.pdf", data={**data, "for_couple": "y"}).data
     )
@@ -201,11 +208,13 @@ def test_lowest_rated_practices_is_empty_without_checkins(app, couple):
 
 
 PRACTICE_TITLES = (
-    "Open and honest communication",
+    "Open and honest communication: Openness",
+    "Open and honest communication: Honesty",
     "Empathy and understanding",
     "Quality time together",
     "Sharing vulnerabilities",
-    "Appreciation and affection",
+    "Appreciation and affection: Thanks",
+    "Appreciation and affection: Affection",
     "Supporting each other's growth",
     "Resolving conflict constructively",
     "A shared sense of humor",
@@ -237,3 +246,73 @@ def test_the_report_prints_each_chart_once_and_each_row_level(app, logged_in, co
     assert len(right) >= 4  # nine practices: at least four rows of two
     for page, top in right:
         assert any(p == page and abs(t - top) < 0.5 for p, t in left), (page, top, left)
+
+
+def csi_rows(page: str) -> list[str]:
+    section = html.unescape(page.split('id="chart-csi-4"')[1].split("</section>")[0])
+    return re.findall(r"<tr><th scope=\"row\">.*?</tr>", section, re.S)
+
+
+def test_a_slow_csi4_decline_is_marked_against_intake_not_between_scores(app, logged_in, couple):
+    """2 points a month over four months: no two scores are 4 apart, but the third month is
+    4 below intake, and the fourth (12) has crossed the 13.5 cut-off as well."""
+    for months_ago, items in ((4, (5, 5, 5, 5)), (3, (5, 4, 5, 4)), (2, (4, 4, 4, 4))):
+        add_score(app, couple, "a", TODAY - timedelta(days=30 * months_ago), items)  # 20 18 16
+    add_score(app, couple, "a", TODAY - timedelta(days=30), (4, 3, 4, 3))  # 14
+    add_score(app, couple, "a", TODAY, (3, 3, 3, 3))  # 12
+    start = (TODAY - timedelta(days=150)).isoformat()
+    page = logged_in.get(f"/couples/{couple}/progress?start={start}").get_data(as_text=True)
+    text = html.unescape(page)
+    assert "reliable fall" not in text  # never 4 between one score and the next
+    assert "Zoë's score is 4 points below intake (20 to 16: reliable change since intake)" in text
+    assert (
+        "Zoë's score is 8 points below intake (20 to 12: reliable change since intake); "
+        "a clinically significant deterioration, across the cut-off"
+    ) in text
+    rows = csi_rows(page)
+    assert "below intake" not in rows[0] + rows[1]
+    assert "reliably below intake (20)" in rows[2]
+    assert "clinically significant deterioration" in rows[4]
+
+
+def test_intake_is_the_first_score_even_before_the_period(app, logged_in, couple):
+    add_score(app, couple, "a", TODAY - timedelta(days=200), (6, 5, 5, 5))  # 21, long ago
+    add_score(app, couple, "a", TODAY, (4, 4, 4, 4))  # 16
+    page = html.unescape(logged_in.get(f"/couples/{couple}/progress").get_data(as_text=True))
+    assert "Zoë's score is 5 points below intake (21 to 16" in page
+
+
+def test_the_couple_view_shows_no_measures_unless_the_therapist_chose_to(app, logged_in, history):
+    couple_view = logged_in.get(f"/couples/{history}/progress?view=couple").get_data(as_text=True)
+    assert 'id="chart-csi-4"' not in couple_view and "Measures" not in couple_view
+    data = {"start": weeks_ago(4).isoformat(), "end": TODAY.isoformat(), "for_couple": "y"}
+    report = pdf_text(logged_in.post(f"/couples/{history}/report.pdf", data=data).data)
+    assert "Couples Satisfaction Index" not in report and "CSI" not in report
+    # The therapist's own view still shows both partners.
+    assert 'id="chart-csi-4"' in logged_in.get(f"/couples/{history}/progress").get_data(
+        as_text=True
+    )
+
+
+def test_a_partner_who_agreed_has_only_their_own_scores_shown(app, logged_in, history):
+    page = logged_in.get(f"/couples/{history}/progress").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    response = logged_in.post(
+        f"/couples/{history}/progress/couple-view-measures",
+        data={"shown": "b", "csrf_token": token.group(1) if token else ""},
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Couple, history).couple_view_measures == "b"
+    couple_view = html.unescape(
+        logged_in.get(f"/couples/{history}/progress?view=couple").get_data(as_text=True)
+    )
+    rows = csi_rows(couple_view)
+    assert len(rows) == 1 and "17" in rows[0]  # Łukasz's 17; Zoë's 16 and 12 are not shown
+    assert "12" not in "".join(rows) and "Zoë's score" not in couple_view
+    assert "Only Łukasz's scores are shown here" in couple_view
+    data = {"start": weeks_ago(4).isoformat(), "end": TODAY.isoformat(), "for_couple": "y"}
+    report = pdf_text(logged_in.post(f"/couples/{history}/report.pdf", data=data).data)
+    assert "Łukasz: 1 week answered" in report and "Zoë: 2 weeks" not in report

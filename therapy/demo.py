@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from therapy.auth import services
 from therapy.auth.passwords import hash_password
+from therapy.checkins import questions
 from therapy.couples import services as couples
 from therapy.couples.services import CoupleData, GoalData, PartnerData
 from therapy.extensions import db
@@ -558,10 +559,12 @@ def seed_checkins(user: User) -> int:
                 checkin.ratings = [
                     CheckInRating(
                         practice_id=p.id,
+                        question=key,
                         value=weekly_rating(rng, start, end, t, offsets[p.id]),
                         private=rng.random() < 0.05,
                     )
                     for p in practices
+                    for key in [q.key for q in questions.asked(p.slug)] or [p.slug]
                 ]
                 if session is not None:
                     checkin.homework = [

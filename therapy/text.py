@@ -50,4 +50,11 @@ def lines(text: str | None) -> list[str]:
 
 
 def init_app(app: Flask) -> None:
+    from therapy.library import steps
+
     app.add_template_filter(render_inline, "inline_md")
+    # An exercise's steps in templates: each marked as the couple's or the therapist's,
+    # only the therapist's, and a text's {m:N} timings at a plan's minutes.
+    app.add_template_filter(steps.parse, "steps")
+    app.add_template_filter(steps.therapist_steps, "therapist_steps")
+    app.add_template_filter(steps.scaled, "timed")

@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from therapy import timeutil
+from therapy.checkins import questions as checkin_questions
 from therapy.checkins.services import (
     CheckInData,
     HomeworkAnswer,
@@ -85,13 +86,18 @@ class ChoiceField(RadioField):
         del errors[1:]
 
 
-def scale_field(question: str) -> ChoiceField:
-    return ChoiceField(
-        question,
-        "Choose a number from 0 to 10.",
-        choices=[(str(n), str(n)) for n in range(RATING_MIN, RATING_MAX + 1)],
-        description=RATING_HINT,
-    )
+# The value a question's other answer ("We didn't disagree this week") is sent as.
+NONE_ANSWER = "none"
+
+
+def scale_field(question: str, none_answer: str = "") -> ChoiceField:
+    """0 to 10, and the question's own other answer where it has one (kept apart from 0)."""
+    choices = [(str(n), str(n)) for n in range(RATING_MIN, RATING_MAX + 1)]
+    message = "Choose a number from 0 to 10."
+    if none_answer:
+        choices.append((NONE_ANSWER, none_answer))
+        message = f"Choose a number from 0 to 10, or “{none_answer}”."
+    return ChoiceField(question, message, choices=choices, description=RATING_HINT)
 
 
 class CheckInDateField(BoundedDateField):
@@ -118,13 +124,24 @@ class CheckInForm(BaseForm):
     version = HiddenField()
 
     practices: Sequence[Practice] = ()
+    # The 0-10 questions asked about each practice (by practice id).
+    asked: dict[int, list[checkin_questions.Question]] = {}
     questions: Sequence[HomeworkQuestion] = ()
     measures: Sequence[StoredMeasure] = ()
     today: date
 
     # --- grouped fields, for the template ---
+    def rating_questions(self) -> list[tuple[Practice, checkin_questions.Question | None, str]]:
+        """Each question asked, with its practice and its field's name."""
+        found: list[tuple[Practice, checkin_questions.Question | None, str]] = []
+        for practice in self.practices:
+            asked: list[checkin_questions.Question | None] = list(self.asked.get(practice.id, []))
+            for index, question in enumerate(asked or [None]):
+                found.append((practice, question, checkin_questions.field_name(practice.id, index)))
+        return found
+
     def rating_rows(self) -> list[tuple[Practice, Field, Field]]:
-        return [(p, self[f"rating_{p.id}"], self[f"rating_{p.id}_private"]) for p in self.practices]
+        return [(p, self[name], self[f"{name}_private"]) for p, _, name in self.rating_questions()]
 
     def homework_rows(self) -> list[tuple[HomeworkQuestion, Field, Field, Field]]:
         return [
@@ -160,8 +177,14 @@ class CheckInForm(BaseForm):
         """The validated answers as plain values."""
         when = self._fields.get("on_date")
         ratings = tuple(
-            RatingAnswer(p.id, int(value.data), bool(private.data))
-            for p, value, private in self.rating_rows()
+            RatingAnswer(
+                p.id,
+                None if self[name].data == NONE_ANSWER else int(self[name].data),
+                bool(self[f"{name}_private"].data),
+                question.key if question is not None else "",
+                not_applicable=self[name].data == NONE_ANSWER,
+            )
+            for p, question, name in self.rating_questions()
         )
         homework = tuple(
             HomeworkAnswer(
@@ -222,8 +245,14 @@ def checkin_form(
     partners: Sequence[tuple[str, str]] = (),
     with_date: bool = True,
     data: dict[str, Any] | None = None,
+    answered: Sequence[str] = (),
 ) -> CheckInForm:
-    """A check-in form for these practices and homework; `partners` adds a partner choice."""
+    """A check-in form for these practices and homework; `partners` adds a partner choice.
+
+    `answered`: the question keys a saved check-in answered. Where it answered a
+    practice's earlier question (before the question was split), the form asks that
+    question again, so editing an old check-in never drops or re-files its answers.
+    """
     private_label = PRIVATE_LABELS[audience]
     attrs: dict[str, Any] = {}
     if partners:
@@ -234,9 +263,20 @@ def checkin_form(
         attrs["on_date"] = CheckInDateField(
             "Date", validators=[InputRequired(message="Enter a date like 2026-03-14.")]
         )
+    asked_by_practice: dict[int, list[checkin_questions.Question]] = {}
     for practice in practices:
-        attrs[f"rating_{practice.id}"] = scale_field(practice.question or practice.name)
-        attrs[f"rating_{practice.id}_private"] = BooleanField(private_label)
+        asked = checkin_questions.asked(practice.slug)
+        older = [q for q in checkin_questions.earlier(practice.slug) if q.key in answered]
+        if older:
+            asked = older
+        asked_by_practice[practice.id] = asked
+        if not asked:
+            attrs[f"rating_{practice.id}"] = scale_field(practice.question or practice.name)
+            attrs[f"rating_{practice.id}_private"] = BooleanField(private_label)
+        for index, rating_question in enumerate(asked):
+            name = checkin_questions.field_name(practice.id, index)
+            attrs[name] = scale_field(rating_question.text, rating_question.none_answer)
+            attrs[f"{name}_private"] = BooleanField(private_label)
     for n, question in enumerate(questions):
         attrs[f"hw_{n}_done"] = ChoiceField(
             f"Did you do “{question.title}”?",
@@ -255,6 +295,7 @@ def checkin_form(
     form_class = type("BoundCheckInForm", (CheckInForm,), attrs)
     form: CheckInForm = form_class(data=data)
     form.practices, form.questions, form.measures = practices, questions, measures
+    form.asked = asked_by_practice
     form.went_well_private.label.text = private_label
     form.was_hard_private.label.text = private_label
     form.today = timeutil.local_today()
@@ -271,9 +312,18 @@ def initial_data(checkin: CheckIn) -> dict[str, Any]:
         "was_hard_private": checkin.was_hard_private,
         "version": str(checkin.version),
     }
+    answered = [r.question for r in checkin.ratings]
     for rating in checkin.ratings:
-        data[f"rating_{rating.practice_id}"] = str(rating.value)
-        data[f"rating_{rating.practice_id}_private"] = rating.private
+        slug = rating.practice.slug
+        older = [q.key for q in checkin_questions.earlier(slug) if q.key in answered]
+        asked = older or [q.key for q in checkin_questions.asked(slug)]
+        if asked and rating.question not in asked:
+            continue
+        name = checkin_questions.field_name(
+            rating.practice_id, asked.index(rating.question) if asked else 0
+        )
+        data[name] = NONE_ANSWER if rating.not_applicable else str(rating.value)
+        data[f"{name}_private"] = rating.private
     for n, answer in enumerate(checkin.homework):
         data[f"hw_{n}_done"] = answer.done
         data[f"hw_{n}_helpful"] = None if answer.helpful is None else str(answer.helpful)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from therapy import audit, timeutil
+from therapy.checkins import questions
 from therapy.couples.services import (
     MAX_ID,
     TimelineEntry,
@@ -66,8 +67,11 @@ SAVE_ATTEMPTS = 3
 @dataclass(frozen=True)
 class RatingAnswer:
     practice_id: int
-    value: int
+    value: int | None  # None only with not_applicable
     private: bool = False
+    # The key of the question answered; empty: the practice's first question now.
+    question: str = ""
+    not_applicable: bool = False  # "We didn't disagree this week": its own answer, not 0
 
 
 @dataclass(frozen=True)
@@ -163,16 +167,19 @@ def _apply(checkin: CheckIn, data: CheckInData) -> None:
     checkin.went_well_private = data.went_well_private
     checkin.was_hard = data.was_hard
     checkin.was_hard_private = data.was_hard_private
-    existing = {rating.practice_id: rating for rating in checkin.ratings}
-    wanted = {answer.practice_id for answer in data.ratings}
-    for answer in data.ratings:
-        rating = existing.get(answer.practice_id)
+    existing = {rating.question: rating for rating in checkin.ratings}
+    answers = [_with_question(answer) for answer in data.ratings]
+    wanted = {answer.question for answer in answers}
+    for answer in answers:
+        rating = existing.get(answer.question)
         if rating is None:
-            rating = CheckInRating(practice_id=answer.practice_id)
+            rating = CheckInRating(practice_id=answer.practice_id, question=answer.question)
             checkin.ratings.append(rating)
-        rating.value, rating.private = answer.value, answer.private
-    for practice_id, rating in existing.items():
-        if practice_id not in wanted:
+        rating.practice_id = answer.practice_id
+        rating.value = None if answer.not_applicable else answer.value
+        rating.not_applicable, rating.private = answer.not_applicable, answer.private
+    for key, rating in existing.items():
+        if key not in wanted:
             checkin.ratings.remove(rating)
     rows = list(checkin.homework)
     for position, done in enumerate(data.homework):
@@ -187,6 +194,18 @@ def _apply(checkin: CheckIn, data: CheckInData) -> None:
         checkin.homework.remove(row)
     # Touch the row itself so every save bumps the version, whatever changed.
     checkin.updated_at = utcnow()
+
+
+def _with_question(answer: RatingAnswer) -> RatingAnswer:
+    """The answer with its question's key: the practice's first question when not given."""
+    if answer.question:
+        return answer
+    slug = _practice_slugs().get(answer.practice_id, "")
+    return replace(answer, question=questions.first_key(slug) if slug else str(answer.practice_id))
+
+
+def _practice_slugs() -> dict[int, str]:
+    return {pid: slug for pid, slug in db.session.execute(select(Practice.id, Practice.slug))}
 
 
 def _couple_of(couple_id: int) -> Couple:
@@ -277,10 +296,16 @@ def answers_from(data: CheckInData) -> dict[str, Any]:
         "on_date": data.on_date.isoformat(),
         "ratings": sorted(
             (
-                {"practice_id": a.practice_id, "value": a.value, "private": a.private}
-                for a in data.ratings
+                {
+                    "practice_id": a.practice_id,
+                    "question": a.question,
+                    "value": None if a.not_applicable else a.value,
+                    "not_applicable": a.not_applicable,
+                    "private": a.private,
+                }
+                for a in map(_with_question, data.ratings)
             ),
-            key=lambda rating: rating["practice_id"],
+            key=lambda rating: (rating["practice_id"], rating["question"]),
         ),
         "homework": [
             {
@@ -304,7 +329,10 @@ def answers_of(checkin: CheckIn) -> dict[str, Any]:
     return answers_from(
         CheckInData(
             on_date=checkin.on_date,
-            ratings=tuple(RatingAnswer(r.practice_id, r.value, r.private) for r in checkin.ratings),
+            ratings=tuple(
+                RatingAnswer(r.practice_id, r.value, r.private, r.question, r.not_applicable)
+                for r in checkin.ratings
+            ),
             homework=tuple(
                 HomeworkAnswer(h.plan_item_id, h.title, h.done, h.helpful, h.private)
                 for h in checkin.homework
@@ -354,7 +382,7 @@ class Version:
     number: int
     came_at: datetime
     how: str  # "Sent through the link", "Entered in session", "Changed by the therapist"
-    ratings: list[tuple[str, int, bool]]  # practice name, value, private
+    ratings: list[tuple[str, int | str, bool]]  # question, value (or the other answer), private
     homework: list[tuple[str, str, int | None, bool]]  # title, done, helpful, private
     went_well: str
     went_well_private: bool
@@ -374,16 +402,22 @@ def earlier_versions(checkin: CheckIn) -> list[Version]:
     for revision in checkin.revisions:
         answers = revision.answers
         ratings = sorted(
-            (names.get(r["practice_id"], (0, "A practice no longer listed")), r)
-            for r in answers.get("ratings", [])
-            if isinstance(r, dict)
+            (
+                (names.get(r["practice_id"], (0, "A practice no longer listed")), r)
+                for r in answers.get("ratings", [])
+                if isinstance(r, dict)
+            ),
+            key=lambda pair: (pair[0], str(pair[1].get("question", ""))),
         )
         versions.append(
             Version(
                 number=revision.number,
                 came_at=revision.came_at,
                 how=how,
-                ratings=[(name, r["value"], bool(r["private"])) for (_, name), r in ratings],
+                ratings=[
+                    (_title(r, name), _shown_value(r), bool(r["private"]))
+                    for (_, name), r in ratings
+                ],
                 homework=[
                     (h["title"], h["done"], h["helpful"], bool(h["private"]))
                     for h in answers.get("homework", [])
@@ -401,6 +435,20 @@ def earlier_versions(checkin: CheckIn) -> list[Version]:
             else "Changed by the therapist"
         )
     return versions[::-1]
+
+
+def _title(rating: dict[str, Any], practice_name: str) -> str:
+    """A rating of a revision as named on the page (revisions from before question keys
+    name the practice only)."""
+    question = questions.by_key(str(rating.get("question", "")))
+    return question.title if question is not None else practice_name
+
+
+def _shown_value(rating: dict[str, Any]) -> int | str:
+    if rating.get("not_applicable"):
+        question = questions.by_key(str(rating.get("question", "")))
+        return question.none_answer if question and question.none_answer else "Not applicable"
+    return int(rating["value"])
 
 
 def current_version_how(checkin: CheckIn) -> str:
@@ -784,6 +832,8 @@ def lowest_rated_practices(couple: Couple, limit: int = 3) -> list[tuple[Practic
     found: dict[int, Practice] = {}
     for checkin in week:
         for rating in checkin.ratings:
+            if rating.value is None:
+                continue  # "We didn't disagree": no number to rank
             found[rating.practice_id] = rating.practice
             by_practice.setdefault(rating.practice_id, []).append(
                 (names.get(checkin.partner_role, checkin.partner_role.upper()), rating.value)
@@ -799,7 +849,13 @@ def lowest_rated_practices(couple: Couple, limit: int = 3) -> list[tuple[Practic
     ordered = sorted(by_practice, key=rank)[:limit]
     result = []
     for place, practice_id in enumerate(ordered):
-        who = ", ".join(f"{name} {value}" for name, value in by_practice[practice_id])
+        # A practice asked as two questions: each partner's mean of their two answers.
+        per_name: dict[str, list[int]] = {}
+        for name, value in by_practice[practice_id]:
+            per_name.setdefault(name, []).append(value)
+        who = ", ".join(
+            f"{name} {round(sum(values) / len(values), 1):g}" for name, values in per_name.items()
+        )
         practice = found[practice_id]
         lowest = "lowest rated" if place == 0 else "among the lowest rated"
         result.append((practice, f"{practice.name}: {lowest} {when} ({who})"))

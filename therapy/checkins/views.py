@@ -96,6 +96,7 @@ def _edit_form(couple: Couple, checkin: CheckIn) -> CheckInForm:
         practices=services.practices(),
         questions=services.homework_questions(couple, checkin),
         data=None if request.method == "POST" else initial_data(checkin),
+        answered=[rating.question for rating in checkin.ratings],
     )
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from therapy import pdf, timeutil
 from therapy.extensions import db
-from therapy.handouts.services import paper_of, snapshot_text, snapshot_texts
+from therapy.handouts.services import chosen_steps, paper_of, snapshot_text, snapshot_texts
+from therapy.library import steps
 from therapy.models import SessionStatus, TherapySession, User
 from therapy.models.library import VARIANT_LABELS
 
@@ -37,6 +38,8 @@ class AgendaItem:
     note: str  # the note for the couple
     cautions: tuple[str, ...]
     variant: str = ""  # which version of the steps is planned ("Session over video"), or ""
+    # Steps for the therapist only, timings at the plan's minutes (never on a handout).
+    therapist_steps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,11 @@ def agenda_for_session(session: TherapySession, therapist: User) -> Agenda:
                 note=item.note or "",
                 cautions=snapshot_texts(snapshot, "cautions"),
                 variant=VARIANT_LABELS.get(item.variant, "") if item.variant else "",
+                therapist_steps=steps.scaled_all(
+                    steps.therapist_steps(chosen_steps(snapshot, item.variant)),
+                    item.minutes,
+                    own if isinstance(own := snapshot.get("minutes"), int) else None,
+                ),
             )
         )
         if not item.homework:

@@ -50,6 +50,8 @@ class HandoutItem:
     format: str = ""
     # "one partner" prints that it is for one of you, on your own.
     who: str = ""
+    # Days a week the plan asks for (1-7); None: as `tracking` says. The grid follows it.
+    days: int | None = None
 
     @property
     def is_explainer(self) -> bool:
@@ -58,6 +60,20 @@ class HandoutItem:
     def __post_init__(self) -> None:
         if self.tracking not in TRACKING_CHOICES:
             raise ValueError(f"tracking must be one of {TRACKING_CHOICES}, not {self.tracking!r}")
+        if self.days is not None and not 1 <= self.days <= 7:
+            raise ValueError(f"days must be 1 to 7, not {self.days!r}")
+
+    @property
+    def schedule(self) -> str:
+        """How often, in the handout's words: "every day", "days" (some days), "once", or
+        "none"; the plan's days per week decide over the exercise's own tracking."""
+        if self.days == 7 or (self.days is None and self.tracking == "daily"):
+            return "daily"
+        if self.days == 1 or (self.days is None and self.tracking == "once"):
+            return "once"
+        if self.days is not None:
+            return "days"
+        return "none"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from therapy.handouts.data import (
     Paper,
     Role,
 )
-from therapy.models import Couple, Exercise, SessionStatus, TherapySession, User
+from therapy.library import catalog, steps
+from therapy.models import Couple, Exercise, PracticeKind, SessionStatus, TherapySession, User
 from therapy.pdf import fonts
 from therapy.sessions.services import get_session_or_404, snapshot_of
 
@@ -209,14 +210,30 @@ def snapshot_texts(snapshot: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value for value in values if isinstance(value, str))
 
 
-def chosen_steps(snapshot: Mapping[str, Any], variant: str = "") -> tuple[str, ...]:
-    """The steps that print: the chosen variant's, else the usual ones."""
+def chosen_steps(snapshot: Mapping[str, Any], variant: str = "") -> Any:
+    """The steps that print: the chosen variant's, else the usual ones (as stored: the
+    caller keeps the couple's and scales their timings)."""
     variants = snapshot.get("variants")
     if variant and isinstance(variants, Mapping):
-        steps = variants.get(variant)
-        if isinstance(steps, list) and steps:
-            return tuple(step for step in steps if isinstance(step, str))
-    return snapshot_texts(snapshot, "steps")
+        chosen = variants.get(variant)
+        if isinstance(chosen, list) and chosen:
+            return chosen
+    return snapshot.get("steps")
+
+
+# A shared handout never names the situation an exercise comes from ("One partner is not
+# open to it" labels one partner to the other): this heading stands in for it.
+SITUATION_HEADING = "For the two of you"
+
+
+def is_situation(snapshot: Mapping[str, Any]) -> bool:
+    """Whether a plan item's exercise comes from a situation rather than a practice
+    (snapshots from before the kind was kept are looked up by the practice's slug)."""
+    kind = snapshot.get("practice_kind")
+    if isinstance(kind, str):
+        return kind == PracticeKind.SITUATION.value
+    slug = snapshot_text(snapshot, "practice_slug")
+    return slug in {p.slug for p in catalog.load() if p.kind == PracticeKind.SITUATION.value}
 
 
 def item_from_snapshot(
@@ -225,32 +242,38 @@ def item_from_snapshot(
     note: str = "",
     minutes: int | None = None,
     variant: str = "",
+    days: int | None = None,
 ) -> HandoutItem:
     """One homework exercise as printed: the snapshot's text (with the chosen version of
-    the steps), never its cautions or lineage."""
+    the steps), never its cautions, lineage nor a therapist step; timings follow the
+    plan's minutes; a situation's name never shows."""
     tracking = snapshot_text(snapshot, "tracking")
     roles = snapshot.get("roles")
     planned = snapshot.get("minutes")
+    own = planned if isinstance(planned, int) else None
+    shown = minutes if minutes is not None else own
+    situation = is_situation(snapshot)
     return HandoutItem(
         title=snapshot_text(snapshot, "title"),
-        practice_name=snapshot_text(snapshot, "practice_name"),
-        practice_idea=snapshot_text(snapshot, "practice_idea"),
+        practice_name=SITUATION_HEADING if situation else snapshot_text(snapshot, "practice_name"),
+        practice_idea="" if situation else snapshot_text(snapshot, "practice_idea"),
         summary=snapshot_text(snapshot, "summary"),
         why=snapshot_text(snapshot, "why"),
-        steps=chosen_steps(snapshot, variant),
+        steps=steps.scaled_all(steps.couple_steps(chosen_steps(snapshot, variant)), shown, own),
         roles=tuple(
-            Role(str(role.get("name", "")), str(role.get("does", "")))
+            Role(str(role.get("name", "")), steps.scaled(str(role.get("does", "")), shown, own))
             for role in (roles if isinstance(roles, list) else [])
             if isinstance(role, Mapping)
         ),
         note=note,
         tracking=tracking if tracking in TRACKING_CHOICES else "none",  # type: ignore[arg-type]
         prompts=snapshot_texts(snapshot, "prompts"),
-        minutes=minutes if minutes is not None else planned if isinstance(planned, int) else None,
+        minutes=shown,
         when=snapshot_text(snapshot, "timing"),
         stop_safely=snapshot_text(snapshot, "stop_safely"),
         format=snapshot_text(snapshot, "format"),
         who=snapshot_text(snapshot, "who"),
+        days=days,
     )
 
 
@@ -317,7 +340,11 @@ def _session_handout(
         therapist_name=therapist.display_name,
         items=tuple(
             item_from_snapshot(
-                item.snapshot, note=item.note or "", minutes=item.minutes, variant=item.variant
+                item.snapshot,
+                note=item.note or "",
+                minutes=item.minutes,
+                variant=item.variant,
+                days=item.days_per_week,
             )
             for item in session.homework
         ),

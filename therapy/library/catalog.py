@@ -6,11 +6,20 @@ import hashlib
 import json
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from therapy.library.steps import (
+    THERAPIST,
+    THERAPIST_PREFIX,
+    TIMING,
+    couple_steps,
+    scaled,
+    therapist_steps,
+)
 from therapy.models.library import Format, PracticeKind, Setting, Tracking, Who
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -55,7 +64,8 @@ class ExerciseData:
     format: str
     tracking: str
     sensitive: tuple[str, ...]
-    steps: tuple[str, ...]
+    # A string is a step the couple reads; {"therapist": "..."} a step for the therapist only.
+    steps: tuple[str | dict[str, str], ...]
     roles: tuple[Role, ...]
     stop_safely: str
     prompts: tuple[str, ...]
@@ -65,11 +75,11 @@ class ExerciseData:
     # Where the idea comes from, for the therapist; never printed for couples.
     lineage: str = ""
     # Whole replacement step lists: living apart, said aloud, in a session over video.
-    apart_steps: tuple[str, ...] = ()
-    aloud_steps: tuple[str, ...] = ()
-    video_steps: tuple[str, ...] = ()
+    apart_steps: tuple[str | dict[str, str], ...] = ()
+    aloud_steps: tuple[str | dict[str, str], ...] = ()
+    video_steps: tuple[str | dict[str, str], ...] = ()
 
-    def variants(self) -> dict[str, tuple[str, ...]]:
+    def variants(self) -> dict[str, tuple[str | dict[str, str], ...]]:
         """The step versions this exercise has besides the usual, by variant name."""
         found = {name: getattr(self, attr) for name, attr in VARIANT_FIELDS.items()}
         return {name: steps for name, steps in found.items() if steps}
@@ -81,11 +91,18 @@ class ExerciseData:
             self.summary,
             self.why,
             self.when,
-            *self.steps,
-            *(role.does for role in self.roles),
+            *(scaled(step) for step in couple_steps(list(self.steps))),
+            *(scaled(role.does) for role in self.roles),
             self.stop_safely,
             *self.prompts,
-            *(step for steps in self.variants().values() for step in steps),
+            *(scaled(s) for steps in self.variants().values() for s in couple_steps(list(steps))),
+        ]
+
+    def therapist_text(self) -> list[str]:
+        """The steps only the therapist sees."""
+        return [
+            *therapist_steps(list(self.steps)),
+            *(s for steps in self.variants().values() for s in therapist_steps(list(steps))),
         ]
 
     def digest(self) -> str:
@@ -100,6 +117,25 @@ class ExerciseData:
 
 
 @dataclass(frozen=True)
+class QuestionData:
+    """A 0-10 check-in question about a practice, with a stable key kept with each answer.
+
+    A question whose wording changes gets a new key; the old one moves to
+    `earlier_questions` with the day it was last asked (`until`), so old answers stay
+    under the question they answered and are never joined to the new ones unannounced.
+    """
+
+    key: str
+    text: str
+    label: str = ""  # "Thanks": names it beside the practice when a practice asks two
+    # An answer other than a number ("We didn't disagree this week"), and since when.
+    none_answer: str = ""
+    none_answer_since: date | None = None
+    until: date | None = None  # earlier questions: the last day it was asked
+    split_into: tuple[str, ...] = ()  # earlier questions: the keys that replaced it
+
+
+@dataclass(frozen=True)
 class PracticeData:
     slug: str
     kind: str
@@ -109,6 +145,9 @@ class PracticeData:
     exercises: tuple[ExerciseData, ...] = field(default_factory=tuple)
     # The 0-10 check-in question about this practice; situations have none.
     question: str = ""
+    # Every question asked now (the first is `question`), and those asked before.
+    questions: tuple[QuestionData, ...] = ()
+    earlier_questions: tuple[QuestionData, ...] = ()
 
 
 def _text(raw: dict[str, Any], name: str, where: str, *, limit: int, optional: bool = False) -> str:
@@ -125,6 +164,41 @@ def _texts(raw: dict[str, Any], name: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise LibraryDataError(f"{where}: '{name}' must be a list of non-empty texts")
     return tuple(v.strip() for v in value)
+
+
+def _steps(
+    raw: dict[str, Any], where: str, name: str = "steps"
+) -> tuple[str | dict[str, str], ...]:
+    """Steps (or a variant's): each a non-empty text, or `{ therapist = "..." }`."""
+    value = raw.get(name, [])
+    if not isinstance(value, list):
+        raise LibraryDataError(f"{where}: '{name}' must be a list")
+    steps: list[str | dict[str, str]] = []
+    for step in value:
+        if isinstance(step, str) and step.strip():
+            if step.startswith(THERAPIST_PREFIX):
+                raise LibraryDataError(
+                    f'{where}: write a therapist step as {{ therapist = "..." }}, '
+                    "not as text starting 'Therapist:' (that would print for the couple)"
+                )
+            steps.append(step.strip())
+        elif (
+            isinstance(step, dict)
+            and set(step) == {THERAPIST}
+            and isinstance(step[THERAPIST], str)
+            and step[THERAPIST].strip()
+        ):
+            steps.append({THERAPIST: step[THERAPIST].strip()})
+        else:
+            raise LibraryDataError(
+                f"{where}: each step in '{name}' must be non-empty text or "
+                '{ therapist = "..." }'
+            )
+    for text in (s if isinstance(s, str) else s[THERAPIST] for s in steps):
+        for match in TIMING.finditer(text):
+            if not 0 < int(match.group(1)) <= 240:
+                raise LibraryDataError(f"{where}: a timing {{m:N}} needs N from 1 to 240")
+    return tuple(steps)
 
 
 def _choice(raw: dict[str, Any], name: str, where: str, allowed: type[StrEnum]) -> str:
@@ -149,8 +223,8 @@ def parse_exercise(raw: dict[str, Any], practice: str, where: str) -> ExerciseDa
         raise LibraryDataError(f"{where}: 'sensitive' may only hold {SENSITIVE_KINDS}")
     if practice in SENSITIVE_PRACTICES and SENSITIVE_PRACTICES[practice] not in sensitive:
         raise LibraryDataError(f"{where}: every {practice} exercise is sensitive: {practice}")
-    steps = _texts(raw, "steps", where)
-    if len(steps) < MIN_STEPS:
+    steps = _steps(raw, where)
+    if len(couple_steps(list(steps))) < MIN_STEPS:
         raise LibraryDataError(f"{where}: at least {MIN_STEPS} steps are needed")
     prompts = _texts(raw, "prompts", where)
     if not MIN_PROMPTS <= len(prompts) <= MAX_PROMPTS:
@@ -166,8 +240,9 @@ def parse_exercise(raw: dict[str, Any], practice: str, where: str) -> ExerciseDa
     cautions = _texts(raw, "cautions", where)
     if sensitive and not (stop_safely and cautions):
         raise LibraryDataError(f"{where}: sensitive exercises need stop_safely and cautions")
-    for attr in VARIANT_FIELDS.values():
-        if attr in raw and len(_texts(raw, attr, where)) < MIN_STEPS:
+    variants = {attr: _steps(raw, where, attr) for attr in VARIANT_FIELDS.values()}
+    for attr, variant in variants.items():
+        if attr in raw and len(couple_steps(list(variant))) < MIN_STEPS:
             raise LibraryDataError(f"{where}: '{attr}' needs at least {MIN_STEPS} steps")
     exercise = ExerciseData(
         key=key,
@@ -189,9 +264,9 @@ def parse_exercise(raw: dict[str, Any], practice: str, where: str) -> ExerciseDa
         cautions=cautions,
         requires=_texts(raw, "requires", where),
         lineage=_text(raw, "lineage", where, limit=400, optional=True),
-        apart_steps=_texts(raw, "apart_steps", where),
-        aloud_steps=_texts(raw, "aloud_steps", where),
-        video_steps=_texts(raw, "video_steps", where),
+        apart_steps=variants["apart_steps"],
+        aloud_steps=variants["aloud_steps"],
+        video_steps=variants["video_steps"],
     )
     if exercise.format == Format.PSYCHOEDUCATION.value:
         if exercise.tracking == Tracking.DAILY.value or exercise.variants():
@@ -209,6 +284,61 @@ def _read(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise LibraryDataError(f"{path.name}: not valid TOML: {exc}") from exc
+
+
+QUESTION_KEYS = {"key", "text", "label", "until", "split_into"}
+
+
+def _questions(
+    raw: dict[str, Any], slug: str, question: str, where: str
+) -> tuple[tuple[QuestionData, ...], tuple[QuestionData, ...]]:
+    """The practice's current check-in questions and the earlier ones."""
+    if not question:
+        return (), ()
+    since = raw.get("none_answer_since")
+    none_answer = _text(raw, "none_answer", where, limit=80, optional=True)
+    if none_answer and not isinstance(since, date):
+        raise LibraryDataError(f"{where}: 'none_answer' needs 'none_answer_since' (a date)")
+    first = QuestionData(
+        key=_text(raw, "question_key", where, limit=60, optional=True) or slug,
+        text=question,
+        label=_text(raw, "question_label", where, limit=40, optional=True),
+        none_answer=none_answer,
+        none_answer_since=since if none_answer else None,
+    )
+
+    def parse(entries: Any, name: str, earlier: bool) -> list[QuestionData]:
+        if not isinstance(entries, list):
+            raise LibraryDataError(f"{where}: '{name}' must be a list of tables")
+        found = []
+        for entry in entries:
+            if not isinstance(entry, dict) or set(entry) - QUESTION_KEYS:
+                raise LibraryDataError(f"{where}: each of '{name}' takes {sorted(QUESTION_KEYS)}")
+            until = entry.get("until")
+            if earlier != isinstance(until, date):
+                raise LibraryDataError(f"{where}: only earlier questions have 'until' (a date)")
+            text = _text(entry, "text", where, limit=200)
+            if not text.endswith("?"):
+                raise LibraryDataError(f"{where}: a check-in question ends with '?'")
+            found.append(
+                QuestionData(
+                    key=_text(entry, "key", where, limit=60),
+                    text=text,
+                    label=_text(entry, "label", where, limit=40, optional=True),
+                    until=until if earlier else None,
+                    split_into=_texts(entry, "split_into", where) if earlier else (),
+                )
+            )
+        return found
+
+    current = (first, *parse(raw.get("more_questions", []), "more_questions", False))
+    earlier = tuple(parse(raw.get("earlier_questions", []), "earlier_questions", True))
+    keys = [q.key for q in (*current, *earlier)]
+    if len(set(keys)) != len(keys) or not all(k == slug or k.startswith(slug + "-") for k in keys):
+        raise LibraryDataError(f"{where}: question keys must be unique and start with '{slug}'")
+    if len(current) > 1 and not all(q.label for q in current):
+        raise LibraryDataError(f"{where}: when a practice asks two questions, label each")
+    return current, earlier
 
 
 def parse_more(path: Path) -> tuple[str, tuple[ExerciseData, ...]]:
@@ -245,6 +375,7 @@ def parse_file(path: Path) -> PracticeData:
     question = _text(raw, "question", where, limit=200, optional=not is_practice)
     if question and not is_practice:
         raise LibraryDataError(f"{where}: only practices have a check-in question")
+    questions, earlier = _questions(raw, slug, question, where)
     return PracticeData(
         slug=slug,
         kind=kind,
@@ -253,6 +384,8 @@ def parse_file(path: Path) -> PracticeData:
         idea=_text(raw, "idea", where, limit=120),
         order=order,
         exercises=parsed,
+        questions=questions,
+        earlier_questions=earlier,
     )
 
 

@@ -151,7 +151,10 @@ class ExerciseForm(BaseForm):
         "Steps",
         validators=[LineList(1, "step"), Length(max=12000)],
         description="One step per line. **Bold**, *italic* and [links](https://…) "
-        "work; nothing else is formatted.",
+        "work; nothing else is formatted. Start a line with “Therapist:” for a step only "
+        "you see: it never prints on a handout. {m:10} is a time that follows the plan: "
+        "10 minutes at this exercise's length, more or fewer when a plan gives it more or "
+        "less time.",
         render_kw={"rows": 8},
     )
     apart_steps = TextAreaField(

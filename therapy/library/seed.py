@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
 from therapy.extensions import db
 from therapy.library import catalog
 from therapy.library.catalog import ExerciseData
+from therapy.library.steps import parse, scaled
 from therapy.models import Exercise, Practice, PracticeKind, utcnow
 
 
@@ -27,9 +29,11 @@ class SeedReport:
         )
 
 
-def search_fields(title: str, summary: str, steps: list[str]) -> tuple[str, str]:
-    """The case-folded text search looks in: the title, and title + summary + steps."""
-    return title.casefold(), "\n".join([title, summary, *steps]).casefold()
+def search_fields(title: str, summary: str, steps: list[Any]) -> tuple[str, str]:
+    """The case-folded text search looks in: the title, and title + summary + steps (the
+    therapist's steps too: only therapists search), timings as at the exercise's length."""
+    texts = [scaled(step.text) for step in parse(steps)]
+    return title.casefold(), "\n".join([title, summary, *texts]).casefold()
 
 
 def apply_builtin(exercise: Exercise, data: ExerciseData, practice: Practice) -> None:

@@ -197,15 +197,15 @@ class ExerciseContent:
     tracking: str
     involves_conflict: bool
     involves_vulnerability: bool
-    steps: list[str]
+    steps: list[Any]  # strings, and {"therapist": ...} for the therapist's own steps
     roles: list[dict[str, str]]
     stop_safely: str
     prompts: list[str]
     cautions: list[str]
     lineage: str = ""
-    apart_steps: list[str] = field(default_factory=list)
-    aloud_steps: list[str] = field(default_factory=list)
-    video_steps: list[str] = field(default_factory=list)
+    apart_steps: list[Any] = field(default_factory=list)
+    aloud_steps: list[Any] = field(default_factory=list)
+    video_steps: list[Any] = field(default_factory=list)
 
 
 def content_of(exercise: Exercise) -> ExerciseContent:

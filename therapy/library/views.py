@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from therapy.extensions import db
 from therapy.library import services
+from therapy.library import steps as step_lines
 from therapy.library.forms import ExerciseForm, LibrarySearchForm, practice_options
 from therapy.models import Exercise, Practice
 from therapy.models.library import VARIANT_LABELS
@@ -105,12 +106,12 @@ def _form(exercise: Exercise | None = None) -> ExerciseForm:
     form = ExerciseForm()
     if exercise is not None and request.method == "GET":
         form = ExerciseForm(obj=exercise)
-        form.steps.data = "\n".join(exercise.steps)
+        form.steps.data = "\n".join(step_lines.to_lines(exercise.steps))
         form.prompts.data = "\n".join(exercise.prompts)
         form.cautions.data = "\n".join(exercise.cautions)
-        form.apart_steps.data = "\n".join(exercise.apart_steps)
-        form.aloud_steps.data = "\n".join(exercise.aloud_steps)
-        form.video_steps.data = "\n".join(exercise.video_steps)
+        form.apart_steps.data = "\n".join(step_lines.to_lines(exercise.apart_steps))
+        form.aloud_steps.data = "\n".join(step_lines.to_lines(exercise.aloud_steps))
+        form.video_steps.data = "\n".join(step_lines.to_lines(exercise.video_steps))
         for entry, role in zip(form.roles, [*exercise.roles, {}, {}, {}], strict=False):
             entry.form.name.data = role.get("name", "")
             entry.form.does.data = role.get("does", "")
@@ -133,15 +134,15 @@ def _content(form: ExerciseForm) -> services.ExerciseContent:
         tracking=form.tracking.data,
         involves_conflict=bool(form.involves_conflict.data),
         involves_vulnerability=bool(form.involves_vulnerability.data),
-        steps=lines(form.steps.data),
+        steps=step_lines.from_lines(lines(form.steps.data)),
         roles=form.roles_data(),
         stop_safely=(form.stop_safely.data or "").strip(),
         prompts=lines(form.prompts.data),
         cautions=lines(form.cautions.data),
         lineage=(form.lineage.data or "").strip(),
-        apart_steps=lines(form.apart_steps.data),
-        aloud_steps=lines(form.aloud_steps.data),
-        video_steps=lines(form.video_steps.data),
+        apart_steps=step_lines.from_lines(lines(form.apart_steps.data)),
+        aloud_steps=step_lines.from_lines(lines(form.aloud_steps.data)),
+        video_steps=step_lines.from_lines(lines(form.video_steps.data)),
     )
 
 

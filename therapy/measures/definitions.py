@@ -66,6 +66,14 @@ class Measure:
     # Who allowed partners to read the item wording themselves, and where that is written
     # ("Permission from the authors, letter of 3 May 2026"). Empty: score entry only.
     self_report_permission: str = ""
+    # Where the cut-off and the reliable-change figure come from, as the file states it.
+    cutoff_source: str = ""
+    reliable_change_source: str = ""
+    # The gap between partners has a rule of its own (a gap is not a change over time):
+    # partners this many points apart, or on either side of the cut-off, are shown as a
+    # gap. None: the file states no rule, and no gap is judged.
+    partner_gap: float | None = None
+    partner_gap_note: str = ""
 
     @property
     def self_report(self) -> bool:
@@ -99,12 +107,38 @@ class Measure:
         return total < self.cutoff if self.cutoff_means == "below" else total > self.cutoff
 
     def change(self, before: float, after: float) -> int:
-        """+1 reliably better, -1 reliably worse, 0 within the measure's noise."""
+        """+1 reliably better, -1 reliably worse, 0 within the measure's noise.
+
+        Compare a score with the first (intake) score as well as with the previous one:
+        a slow decline never moves far between two scores, but adds up against intake.
+        """
         delta = after - before
         if abs(delta) < self.reliable_change:
             return 0
         better = delta > 0 if self.higher_is_better else delta < 0
         return 1 if better else -1
+
+    def significant_change(self, intake: float, latest: float) -> int:
+        """Clinically significant change since intake (Jacobson & Truax, 1991): a reliable
+        change that also crosses the cut-off. +1 recovered (from the distressed range to
+        outside it), -1 deteriorated (into it), 0 otherwise or without a cut-off."""
+        if self.cutoff is None:
+            return 0
+        change = self.change(intake, latest)
+        was, now = self.in_clinical_range(intake), self.in_clinical_range(latest)
+        if change == 1 and was and not now:
+            return 1
+        if change == -1 and not was and now:
+            return -1
+        return 0
+
+    def partners_apart(self, a: float, b: float) -> bool:
+        """Whether two partners' scores count as a gap, by the file's own gap rule."""
+        if self.partner_gap is None:
+            return False
+        if abs(a - b) >= self.partner_gap:
+            return True
+        return self.cutoff is not None and self.in_clinical_range(a) != self.in_clinical_range(b)
 
 
 def _get(raw: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -235,6 +269,15 @@ def parse_definition(text: str) -> Measure:
         raise MeasureDefinitionError(
             f"{slug}: 'reliable_change' must be above 0 and below the width of the range."
         )
+    partner_gap = scoring.get("partner_gap")
+    if partner_gap is not None and (
+        isinstance(partner_gap, bool)
+        or not isinstance(partner_gap, int | float)
+        or not 0 < partner_gap < maximum - minimum
+    ):
+        raise MeasureDefinitionError(
+            f"{slug}: 'partner_gap' must be above 0 and below the width of the range."
+        )
     return Measure(
         slug=slug,
         name=_get(raw, "name", str, slug)[:120],
@@ -254,6 +297,10 @@ def parse_definition(text: str) -> Measure:
         self_report_permission=str(raw.get("self_report_permission", ""))[:500],
         reliable_change_note=str(scoring.get("reliable_change_note", "")),
         items=tuple(items),
+        cutoff_source=str(scoring.get("cutoff_source", "")),
+        reliable_change_source=str(scoring.get("reliable_change_source", "")),
+        partner_gap=float(partner_gap) if partner_gap is not None else None,
+        partner_gap_note=str(scoring.get("partner_gap_note", "")),
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from therapy.models.base import Base, UTCDateTime, utcnow
 from therapy.models.library import Practice
@@ -107,22 +108,52 @@ class CheckIn(Base):
 
 
 class CheckInRating(Base):
-    """A 0-10 rating of one practice in one check-in."""
+    """One answer to a practice's 0-10 question in one check-in.
+
+    `question` is the key of the question as it was asked (library data: a practice's
+    `questions` and `earlier_questions`), so answers to a question that was later split
+    stay under it. `not_applicable` is an answer of its own ("We didn't disagree this
+    week"): the value is then empty, never 0.
+    """
 
     __tablename__ = "checkin_ratings"
     __table_args__ = (
-        UniqueConstraint("checkin_id", "practice_id", name="uq_checkin_ratings_checkin_practice"),
-        CheckConstraint("value >= 0 AND value <= 10", name="value_range"),
+        UniqueConstraint("checkin_id", "question", name="uq_checkin_ratings_checkin_question"),
+        CheckConstraint(
+            "(not_applicable = false AND value IS NOT NULL AND value >= 0 AND value <= 10)"
+            " OR (not_applicable = true AND value IS NULL)",
+            name="value_or_not_applicable",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     checkin_id: Mapped[int] = mapped_column(ForeignKey("checkins.id"), index=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
-    value: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(String(60))
+    value: Mapped[int | None] = mapped_column(Integer)
+    not_applicable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     private: Mapped[bool] = mapped_column(Boolean, default=False)
 
     checkin: Mapped[CheckIn] = relationship(back_populates="ratings")
     practice: Mapped[Practice] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def title(self) -> str:
+        """The question as a page names it ("Appreciation and affection: Thanks")."""
+        from therapy.checkins import questions
+
+        question = questions.by_key(self.question)
+        return question.title if question is not None else self.practice.name
+
+    @property
+    def answer_text(self) -> str:
+        """The number, or the question's other answer in its own words."""
+        if not self.not_applicable:
+            return str(self.value)
+        from therapy.checkins import questions
+
+        question = questions.by_key(self.question)
+        return question.none_answer if question and question.none_answer else "Not applicable"
 
 
 class CheckInHomework(Base):

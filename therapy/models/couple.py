@@ -89,6 +89,9 @@ class Couple(Base):
             name="living_situation_known",
         ),
         CheckConstraint("default_session_minutes > 0", name="session_minutes_positive"),
+        CheckConstraint(
+            "couple_view_measures IN ('none', 'a', 'b', 'both')", name="couple_view_measures_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -103,6 +106,11 @@ class Couple(Base):
     default_session_minutes: Mapped[int] = mapped_column(Integer, default=DEFAULT_SESSION_MINUTES)
     safety_flag: Mapped[bool] = mapped_column(Boolean, default=False)
     safety_reason: Mapped[str | None] = mapped_column(String(SAFETY_REASON_MAX))
+    # Whose measure scores (CSI-4 and the like) the couple view and the couple's report
+    # show: none by default; a partner's only once that partner agreed to it.
+    couple_view_measures: Mapped[str] = mapped_column(
+        String(8), default="none", server_default="none"
+    )
     # Label, partners' names and tags, case-folded in Python: SQLite's lower() and LIKE
     # only fold ASCII, so "zoë" would not find "ZOË" there. Kept current by the services.
     search_text: Mapped[str] = mapped_column(Text, default="")

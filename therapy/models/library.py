@@ -138,7 +138,8 @@ class Exercise(Base):
     tracking: Mapped[str] = mapped_column(String(8), default=Tracking.NONE.value)
     involves_conflict: Mapped[bool] = mapped_column(Boolean, default=False)
     involves_vulnerability: Mapped[bool] = mapped_column(Boolean, default=False)
-    steps: Mapped[list[str]] = mapped_column(JSON)
+    # Strings the couple reads, and {"therapist": "..."} steps only the therapist sees.
+    steps: Mapped[list[Any]] = mapped_column(JSON)
     roles: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     stop_safely: Mapped[str] = mapped_column(Text, default="")
     prompts: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -146,9 +147,9 @@ class Exercise(Base):
     # Where the idea comes from, for the therapist only; never printed for the couple.
     lineage: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Whole replacement step lists, chosen per plan item (empty: no such version).
-    apart_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
-    aloud_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
-    video_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    apart_steps: Mapped[list[str | dict[str, str]]] = mapped_column(JSON, default=list)
+    aloud_steps: Mapped[list[str | dict[str, str]]] = mapped_column(JSON, default=list)
+    video_steps: Mapped[list[str | dict[str, str]]] = mapped_column(JSON, default=list)
     # Case-folded title, and title + summary + steps, so search behaves alike on SQLite
     # and PostgreSQL (SQLite's lower() only folds ASCII). Folding can triple a title's
     # length ("ß" is "ss", "ΐ" three characters), so the folded column is three times as wide.
@@ -173,7 +174,7 @@ class Exercise(Base):
     def is_sensitive(self) -> bool:
         return self.involves_conflict or self.involves_vulnerability
 
-    def variant_steps(self) -> dict[str, list[str]]:
+    def variant_steps(self) -> dict[str, list[str | dict[str, str]]]:
         """The versions of the steps this exercise has besides the usual, by variant."""
         found = {
             Variant.APART.value: self.apart_steps,

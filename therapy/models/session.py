@@ -98,7 +98,13 @@ class PlanItem(Base):
     """An exercise in a session's plan, with the exercise's text as it was when planned."""
 
     __tablename__ = "plan_items"
-    __table_args__ = (CheckConstraint("minutes > 0 AND minutes <= 240", name="minutes_range"),)
+    __table_args__ = (
+        CheckConstraint("minutes > 0 AND minutes <= 240", name="minutes_range"),
+        CheckConstraint(
+            "days_per_week IS NULL OR (days_per_week >= 1 AND days_per_week <= 7)",
+            name="days_per_week_range",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
@@ -106,6 +112,9 @@ class PlanItem(Base):
     exercise_id: Mapped[int | None] = mapped_column(ForeignKey("exercises.id"), index=True)
     minutes: Mapped[int] = mapped_column(Integer)
     homework: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How many days a week the couple does it (1-7); empty: as the exercise's tracking says
+    # (every day for a daily exercise). The handout's tracking grid and wording follow it.
+    days_per_week: Mapped[int | None] = mapped_column(Integer)
     # A note for the couple, printed on the handout next to this exercise.
     note: Mapped[str] = mapped_column(Text, default="")
     # Which version of the steps prints ("" the usual; "apart", "aloud", "video").
@@ -121,7 +130,7 @@ class PlanItem(Base):
         return str(self.snapshot.get("title", ""))
 
     @property
-    def variants(self) -> dict[str, list[str]]:
+    def variants(self) -> dict[str, list[Any]]:
         """The step versions the exercise had when planned (besides the usual)."""
         found = self.snapshot.get("variants")
         return dict(found) if isinstance(found, dict) else {}
@@ -139,6 +148,6 @@ class PlanTemplate(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
-    # [{"exercise_id": 3, "minutes": 10, "homework": false, "note": ""}, ...]
+    # [{"exercise_id": 3, "minutes": 10, "homework": false, "note": "", "days": 4}, ...]
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

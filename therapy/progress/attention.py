@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from therapy.checkins import questions
 from therapy.couples.services import session_times
 from therapy.extensions import db
+from therapy.measures.definitions import Measure
 from therapy.measures.services import measures
 from therapy.models import (
     CheckIn,
@@ -30,6 +32,7 @@ from therapy.models import (
     User,
     utcnow,
 )
+from therapy.timeutil import format_date
 
 # Tandem's thresholds for the 0-10 practice ratings (no published norms exist for them):
 # a fall of 3 points from a partner's previous check-in, or partners 4 points apart.
@@ -119,17 +122,23 @@ def _ratings(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type
             ranked.c.n,
             ranked.c.on_date,
             Practice.name,
+            CheckInRating.question,
             CheckInRating.value,
         )
         .join(CheckInRating, CheckInRating.checkin_id == ranked.c.id)
         .join(Practice, Practice.id == CheckInRating.practice_id)
         .where(ranked.c.n <= 2)
-        .order_by(Practice.position)
+        .order_by(Practice.position, CheckInRating.question)
     ).all()
-    # (couple, role) -> n -> (date, {practice: value})
+    # (couple, role) -> n -> (date, {question: value}); a question named as its chart is
+    # ("Appreciation and affection: Thanks"). Answers to a question that has since been
+    # split are never compared with the new questions: their titles differ.
     by_partner: dict[tuple[int, str], dict[int, tuple[date, dict[str, int]]]] = defaultdict(dict)
-    for couple_id, role, n, on_date, practice, value in rows:
-        by_partner[(couple_id, role)].setdefault(n, (on_date, {}))[1][practice] = value
+    for couple_id, role, n, on_date, practice, key, value in rows:
+        answers = by_partner[(couple_id, role)].setdefault(n, (on_date, {}))[1]
+        if value is not None:  # "We didn't disagree" is no number to compare
+            question = questions.by_key(key)
+            answers[question.title if question is not None else practice] = value
     for (couple_id, role), checkins in sorted(by_partner.items()):
         if 1 in checkins and 2 in checkins:
             latest, previous = checkins[1][1], checkins[2][1]
@@ -194,18 +203,23 @@ def _homework(ids: list[int], name, found: dict[int, list[str]]) -> None:  # typ
 
 
 def _measures(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type: ignore[no-untyped-def]
+    """Each partner's latest score judged against the previous one and against intake
+    (their first), by the measure's own reliable-change figure; partners judged apart by
+    the measure's own gap rule."""
     by_id = {stored.id: stored.measure for stored in measures()}
+    partition = (MeasureScore.couple_id, MeasureScore.partner_role, MeasureScore.measure_id)
     number = (
         func.row_number()
         .over(
-            partition_by=(
-                MeasureScore.couple_id,
-                MeasureScore.partner_role,
-                MeasureScore.measure_id,
-            ),
+            partition_by=partition,
             order_by=(MeasureScore.on_date.desc(), MeasureScore.id.desc()),
         )
         .label("n")
+    )
+    first = (
+        func.row_number()
+        .over(partition_by=partition, order_by=(MeasureScore.on_date, MeasureScore.id))
+        .label("first")
     )
     ranked = (
         select(
@@ -215,46 +229,74 @@ def _measures(ids: list[int], name, found: dict[int, list[str]]) -> None:  # typ
             MeasureScore.on_date,
             MeasureScore.total,
             number,
+            first,
         )
         .where(MeasureScore.couple_id.in_(ids))
         .subquery()
     )
-    rows = db.session.execute(select(ranked).where(ranked.c.n <= 2)).all()
+    rows = db.session.execute(select(ranked).where((ranked.c.n <= 2) | (ranked.c.first == 1))).all()
     scores: dict[tuple[int, int], dict[str, dict[int, tuple[date, float]]]] = defaultdict(
         lambda: defaultdict(dict)
     )
-    for couple_id, role, measure_id, on_date, total, n in rows:
-        scores[(couple_id, measure_id)][role][n] = (on_date, total)
+    for couple_id, role, measure_id, on_date, total, n, first_n in rows:
+        by_n = scores[(couple_id, measure_id)][role]
+        if n <= 2:
+            by_n[n] = (on_date, total)
+        if first_n == 1:
+            by_n[INTAKE] = (on_date, total)
     for (couple_id, measure_id), by_role in sorted(scores.items()):
         measure = by_id.get(measure_id)
         if measure is None:
             continue
         for role, by_n in sorted(by_role.items()):
-            who = name(couple_id, role)
-            latest = by_n[1][1]
-            if 2 in by_n and measure.change(by_n[2][1], latest) == -1:
-                found[couple_id].append(
-                    f"{who}'s {measure.short_name} fell from {by_n[2][1]:g} to {latest:g} "
-                    f"(a reliable change is {measure.reliable_change:g})."
-                )
-            if measure.in_clinical_range(latest) and measure.cutoff is not None:
-                side = "below" if measure.cutoff_means == "below" else "above"
-                found[couple_id].append(
-                    f"{who}'s latest {measure.short_name} ({latest:g}) is {side} the "
-                    f"cut-off of {measure.cutoff:g}."
-                )
+            reasons = _measure_reasons(measure, name(couple_id, role), by_n)
+            if reasons:
+                found[couple_id].extend(reasons)
         a, b = by_role.get("a", {}).get(1), by_role.get("b", {}).get(1)
-        if (
-            a
-            and b
-            and abs(a[0] - b[0]) <= SAME_MONTH
-            and abs(a[1] - b[1]) >= measure.reliable_change
-        ):
+        if a and b and abs(a[0] - b[0]) <= SAME_MONTH and measure.partners_apart(a[1], b[1]):
             found[couple_id].append(
                 f"{name(couple_id, 'a')} and {name(couple_id, 'b')} are "
                 f"{abs(a[1] - b[1]):g} points apart on the {measure.short_name} "
-                f"({a[1]:g} and {b[1]:g})."
+                f"({a[1]:g} and {b[1]:g}; {_gap_rule(measure)})."
             )
+
+
+# The key under which a partner's first score is kept beside their latest two.
+INTAKE = 0
+
+
+def _gap_rule(measure: Measure) -> str:
+    rule = f"a gap is {measure.partner_gap:g} or more"
+    if measure.cutoff is not None:
+        rule += " or one on each side of the cut-off"
+    return rule
+
+
+def _measure_reasons(measure: Measure, who: str, by_n: dict[int, tuple[date, float]]) -> list[str]:
+    reasons = []
+    latest_date, latest = by_n[1]
+    short = measure.short_name
+    intake_date, intake = by_n.get(INTAKE, (latest_date, latest))
+    previous_is_intake = 2 in by_n and by_n[2][0] == intake_date and by_n[2][1] == intake
+    if 2 in by_n and not previous_is_intake and measure.change(by_n[2][1], latest) == -1:
+        reasons.append(
+            f"{who}'s {short} fell from {by_n[2][1]:g} to {latest:g} since the previous "
+            f"score (a reliable change is {measure.reliable_change:g})."
+        )
+    if intake_date != latest_date and measure.change(intake, latest) == -1:
+        significant = measure.significant_change(intake, latest) == -1
+        crossed = "; a clinically significant deterioration, across the cut-off."
+        reasons.append(
+            f"{who}'s {short} fell from {intake:g} at intake ({format_date(intake_date)}) "
+            f"to {latest:g} (a reliable change is {measure.reliable_change:g})"
+            + (crossed if significant else ".")
+        )
+    if measure.in_clinical_range(latest) and measure.cutoff is not None:
+        side = "below" if measure.cutoff_means == "below" else "above"
+        reasons.append(
+            f"{who}'s latest {short} ({latest:g}) is {side} the cut-off of {measure.cutoff:g}."
+        )
+    return reasons
 
 
 def _links(ids: list[int], name, found: dict[int, list[str]], now: datetime) -> None:  # type: ignore[no-untyped-def]

@@ -72,6 +72,7 @@ class LineSpec:
     cutoff: float | None = None
     cutoff_label: str = ""
     wide: bool = True  # full page width; practices are drawn smaller, two to a row
+    change_label: str = "Reliable change (ringed)"  # "Large change" for Tandem's own ratings
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,7 @@ def _render_line(spec: LineSpec) -> str:
         # The ring's look is the series' CSS, not a style on each point: WeasyPrint parses
         # an element's style attribute every time it draws one.
         _Series(
-            "Reliable change (ringed)",
+            spec.change_label,
             points(spec.changes),
             "stroke:none",
             CHANGE_MARKER,

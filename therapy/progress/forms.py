@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from wtforms import BooleanField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length, Optional
 
 from therapy.forms import BaseForm
@@ -57,3 +57,29 @@ class ReportForm(PeriodForm):
         description="Printed at the top of the report. Tandem does not store it.",
     )
     for_couple = BooleanField("For the couple: leave out every answer marked private")
+
+
+class CoupleViewMeasuresForm(BaseForm):
+    """Whose measure scores the couple view and the couple's report show."""
+
+    shown = RadioField(
+        "Measures in the couple view and the report for the couple",
+        choices=[SelectChoice("none", "Not shown")],
+        default="none",
+        description=(
+            "A score tells the other partner how this partner rates the relationship. "
+            "Show a partner's scores only after asking that partner, on their own."
+        ),
+    )
+
+
+def couple_view_measures_form(names: dict[str, str], **kwargs: Any) -> CoupleViewMeasuresForm:
+    form = CoupleViewMeasuresForm(**kwargs)
+    name_a, name_b = names.get("a", "Partner A"), names.get("b", "Partner B")
+    form.shown.choices = [
+        SelectChoice("none", "Not shown (the default)"),
+        SelectChoice("a", f"Only {name_a}'s scores: {name_a} agreed"),
+        SelectChoice("b", f"Only {name_b}'s scores: {name_b} agreed"),
+        SelectChoice("both", "Both partners' scores: each agreed"),
+    ]
+    return form

@@ -4,14 +4,17 @@ their words, goals; the same data feeds the page and the PDF report."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from therapy import audit
+from therapy.checkins import questions
 from therapy.checkins.services import practices as all_practices
 from therapy.extensions import db
+from therapy.measures.definitions import Measure
 from therapy.measures.services import measures as all_measures
 from therapy.models import (
     CheckIn,
@@ -26,12 +29,24 @@ from therapy.models import (
 from therapy.progress import charts
 from therapy.timeutil import format_date
 
-# A practice rating that moves this much from one week to the next is marked as a
-# reliable change, and partners this far apart are shown as a gap. Tandem's choice: the
-# ratings are single 0-10 items with no published reliability, so only large moves count.
+# A practice rating that moves this much from one week to the next is marked as a large
+# change, and partners this far apart are shown as a gap. Tandem's own choice: the ratings
+# are single 0-10 questions with no published reliability, so no move in them can be
+# called "reliable"; only large ones are marked.
 PRACTICE_CHANGE = 3
 PRACTICE_GAP = 3
+PRACTICE_RULE = (
+    "Tandem's own threshold, not a published one: these single 0-10 questions have no "
+    "known reliability, so a move is called large, never reliable."
+)
 DEFAULT_RANGE = timedelta(days=182)
+# Couple.couple_view_measures: whose measure scores the couple view and couple report show.
+MEASURES_SHOWN: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "a": ("a",),
+    "b": ("b",),
+    "both": ("a", "b"),
+}
 TEXTS_SHOWN = 20
 HOMEWORK_WEEKS_CHARTED = 26
 
@@ -47,15 +62,34 @@ def week_of(day: date) -> date:
 class Cell:
     value: float
     private: bool = False
-    change: int = 0  # +1 reliably better, -1 reliably worse, 0 neither
+    change: int = 0  # against the previous value: +1 better, -1 worse, 0 neither
     before: float | None = None  # the partner's previous value in the chart
     self_report: bool = False  # a measure the partner answered on their own page
+    # Measures only: against the partner's first (intake) score, and clinically
+    # significant change (a reliable change since intake that crosses the cut-off).
+    since_intake: int = 0
+    intake: float | None = None
+    significant: int = 0
+    # A mark worth a ring on the chart and a line in the list: a change from the previous
+    # value, or the first score of a run that is reliably apart from intake.
+    marked: bool = False
 
-    def text(self, couple_view: bool) -> str:
+    def text(self, couple_view: bool, word: str = "reliable") -> str:
         """The cell as the table shows it: the number, then any marks in words."""
         words = [f"{self.value:g}"]
         if self.change:
-            words.append("▲ reliable rise" if self.change > 0 else "▼ reliable fall")
+            rose = self.before is not None and self.value > self.before
+            words.append(f"▲ {word} rise" if rose else f"▼ {word} fall")
+        if self.since_intake and self.intake is not None:
+            side = "above" if self.value > self.intake else "below"
+            adverb = "reliably" if word == "reliable" else word
+            words.append(f"· {adverb} {side} intake ({self.intake:g})")
+        if self.significant:
+            words.append(
+                "· clinically significant improvement"
+                if self.significant > 0
+                else "· clinically significant deterioration"
+            )
         if self.private and not couple_view:
             words.append("(private)")
         if self.self_report:
@@ -83,11 +117,15 @@ class Row:
     b: Cell | None
     gap: float | None = None
     week_text: str = ""  # "03 Mar 2026", formatted once here rather than per render
+    apart: bool = False  # the partners count as a gap, by the chart's gap rule
 
 
-def make_row(week: date, a: Cell | None, b: Cell | None) -> Row:
+def make_row(
+    week: date, a: Cell | None, b: Cell | None, apart: Callable[[float, float], bool] | None = None
+) -> Row:
     gap = None if a is None or b is None else round(abs(a.value - b.value), 2)
-    return Row(week, a, b, gap, format_date(week))
+    flagged = a is not None and b is not None and apart is not None and apart(a.value, b.value)
+    return Row(week, a, b, gap, format_date(week), flagged)
 
 
 @dataclass(frozen=True)
@@ -97,16 +135,23 @@ class Chart:
     question: str
     minimum: float
     maximum: float
-    threshold: float  # reliable change
+    threshold: float  # reliable change (measures) or large change (practice ratings)
     gap_shown: float
     rows: tuple[Row, ...]
     image: str  # data: URL of the SVG
     alt: str
-    changes: tuple[str, ...]  # each reliable change in words
+    changes: tuple[str, ...]  # each marked change in words
     cutoff: float | None = None
     cutoff_label: str = ""
     source: str = ""
     wide: bool = True
+    word: str = "reliable"  # "reliable" for measures, "large" for Tandem's own ratings
+    # Each threshold, its assumptions and its source, as the measure's file states them.
+    rules: tuple[str, ...] = ()
+    # Partner roles whose values the chart shows (the couple view may show fewer).
+    shown: tuple[str, ...] = ("a", "b")
+    # What else the reader must know: answers other than a number, a question's history.
+    notes: tuple[str, ...] = ()
 
     @property
     def has_data(self) -> bool:
@@ -126,10 +171,10 @@ class Chart:
         return [
             (
                 row.week_text,
-                row.a.text(couple_view) if row.a else "—",
-                row.b.text(couple_view) if row.b else "—",
+                row.a.text(couple_view, self.word) if row.a else "—",
+                row.b.text(couple_view, self.word) if row.b else "—",
                 "—" if row.gap is None else f"{row.gap:g}",
-                row.gap is not None and row.gap >= self.gap_shown,
+                row.apart,
             )
             for row in self.rows
         ]
@@ -148,7 +193,7 @@ class Chart:
                         values[-1],
                         min(values),
                         max(values),
-                        sum(1 for cell in cells if cell.change),
+                        sum(1 for cell in cells if cell.marked),
                     )
                 )
         return found
@@ -233,6 +278,8 @@ class Progress:
     goals: list[str] = field(default_factory=list)
     hidden_private: int = 0
     checkins: int = 0
+    # The couple view leaves measures out unless the therapist chose to show them.
+    measures_hidden: bool = False
 
     @property
     def has_data(self) -> bool:
@@ -254,7 +301,8 @@ def _label(week: date) -> str:
 def _with_changes(
     values: dict[date, tuple[float, bool]], threshold: float, higher_is_better: bool = True
 ) -> dict[date, Cell]:
-    """Each week's cell, with reliable change against the partner's previous shown value."""
+    """Each week's cell, with a large change against the partner's previous shown value
+    (practice ratings: Tandem's own threshold)."""
     cells: dict[date, Cell] = {}
     previous: float | None = None
     for week in sorted(values):
@@ -263,9 +311,68 @@ def _with_changes(
         if previous is not None and abs(value - previous) >= threshold:
             better = value > previous if higher_is_better else value < previous
             change = 1 if better else -1
-        cells[week] = Cell(value, private, change, previous)
+        cells[week] = Cell(value, private, change, previous, marked=bool(change))
         previous = value
     return cells
+
+
+def _measure_cells(values: dict[date, tuple[float, bool]], measure: Measure) -> dict[date, Cell]:
+    """Each score's cell, judged against the previous score and against the first
+    (intake) one, with clinically significant change since intake."""
+    cells: dict[date, Cell] = {}
+    previous: float | None = None
+    intake: float | None = None
+    was: tuple[int, int] = (0, 0)
+    for week in sorted(values):
+        value, private = values[week]
+        cell = Cell(value, private, before=previous, intake=intake)
+        if previous is not None:
+            cell.change = measure.change(previous, value)
+        if intake is not None:
+            cell.since_intake = measure.change(intake, value)
+            cell.significant = measure.significant_change(intake, value)
+        now = (cell.since_intake, cell.significant)
+        cell.marked = bool(cell.change) or (now != was and any(now))
+        cells[week] = cell
+        was = now
+        previous = value
+        intake = value if intake is None else intake
+    return cells
+
+
+def _change_lines(
+    rows: tuple[Row, ...], names: dict[str, str], unit: str, threshold: float, word: str
+) -> tuple[list[str], list[float | None]]:
+    """Each marked change in words, and the value to ring in each row (or None)."""
+    lines: list[str] = []
+    rings: list[float | None] = []
+    for row in rows:
+        marked = None
+        for role, cell in (("a", row.a), ("b", row.b)):
+            if cell is None or not cell.marked:
+                continue
+            who = f"{_label(row.week)}: {names.get(role, role)}'s {unit}"
+            if cell.change:
+                direction = (
+                    "rose" if cell.before is not None and cell.value > cell.before else "fell"
+                )
+                lines.append(
+                    f"{who} {direction} to {cell.value:g} "
+                    f"({word} change, {threshold:g} or more from the previous {unit})"
+                )
+            if cell.since_intake and cell.intake is not None:
+                side = "above" if cell.value > cell.intake else "below"
+                line = (
+                    f"{who} is {abs(cell.value - cell.intake):g} points {side} intake "
+                    f"({cell.intake:g} to {cell.value:g}: {word} change since intake)"
+                )
+                if cell.significant:
+                    kind = "improvement" if cell.significant > 0 else "deterioration"
+                    line += f"; a clinically significant {kind}, across the cut-off"
+                lines.append(line)
+            marked = cell.value if marked is None else marked
+        rings.append(marked)
+    return lines, rings
 
 
 def _chart(
@@ -283,25 +390,23 @@ def _chart(
     cutoff_label: str = "",
     source: str = "",
     unit: str = "rating",
+    word: str = "reliable",
+    apart: Callable[[float, float], bool] | None = None,
+    rules: tuple[str, ...] = (),
+    shown: tuple[str, ...] = ("a", "b"),
 ) -> Chart:
+    series = {role: cells for role, cells in series.items() if role in shown}
     weeks = sorted(set(series.get("a", {})) | set(series.get("b", {})))
-    rows = tuple(make_row(w, series.get("a", {}).get(w), series.get("b", {}).get(w)) for w in weeks)
+    if apart is None:
+
+        def apart(a: float, b: float) -> bool:
+            return abs(a - b) >= gap_shown
+
+    rows = tuple(
+        make_row(w, series.get("a", {}).get(w), series.get("b", {}).get(w), apart) for w in weeks
+    )
     name_a, name_b = names.get("a", "Partner A"), names.get("b", "Partner B")
-    change_values: list[float | None] = []
-    changes: list[str] = []
-    for row in rows:
-        marked = None
-        for role, cell in (("a", row.a), ("b", row.b)):
-            if cell is not None and cell.change:
-                direction = (
-                    "rose" if cell.before is not None and cell.value > cell.before else "fell"
-                )
-                changes.append(
-                    f"{_label(row.week)}: {names.get(role, role)}'s {unit} {direction} to "
-                    f"{cell.value:g} (reliable change, {threshold:g} or more)"
-                )
-                marked = cell.value if marked is None else marked
-        change_values.append(marked)
+    changes, change_values = _change_lines(rows, names, unit, threshold, word)
     spec = charts.LineSpec(
         days=tuple(row.week for row in rows),
         partner_a=tuple(row.a.value if row.a else None for row in rows),
@@ -314,6 +419,7 @@ def _chart(
         cutoff=cutoff,
         cutoff_label=cutoff_label,
         wide=unit != "rating",
+        change_label=f"{word.capitalize()} change (ringed)",
     )
     image = charts.line_chart(spec) if rows else ""
     return Chart(
@@ -332,6 +438,9 @@ def _chart(
         cutoff_label=cutoff_label,
         source=source,
         wide=spec.wide,
+        word=word,
+        rules=rules,
+        shown=shown,
     )
 
 
@@ -380,8 +489,9 @@ def _practice_charts(couple: Couple, result: Progress) -> None:
             CheckIn.on_date,
             CheckIn.id,
             CheckIn.partner_role,
-            CheckInRating.practice_id,
+            CheckInRating.question,
             CheckInRating.value,
+            CheckInRating.not_applicable,
             CheckInRating.private,
         )
         .join(CheckInRating, CheckInRating.checkin_id == CheckIn.id)
@@ -389,36 +499,154 @@ def _practice_charts(couple: Couple, result: Progress) -> None:
         .order_by(CheckIn.on_date, CheckIn.id)
     ).all()
     result.checkins = len({row[1] for row in rows})
-    # practice -> role -> week -> (value, private); a later check-in in a week wins.
-    found: dict[int, dict[str, dict[date, tuple[float, bool]]]] = defaultdict(
+    # question -> role -> week -> (value, private); a later check-in in a week wins. A
+    # question's other answer ("We didn't disagree") is counted apart, never as a number.
+    found: dict[str, dict[str, dict[date, tuple[float, bool]]]] = defaultdict(
         lambda: defaultdict(dict)
     )
-    for on_date, _, role, practice_id, value, private in rows:
+    others: dict[str, dict[str, set[date]]] = defaultdict(lambda: defaultdict(set))
+    for on_date, _, role, key, value, not_applicable, private in rows:
         if private and result.couple_view:
             result.hidden_private += 1
             continue
-        found[practice_id][role][week_of(on_date)] = (float(value), bool(private))
+        week = week_of(on_date)
+        if not_applicable or value is None:
+            others[key][role].add(week)
+            found[key][role].pop(week, None)
+        else:
+            found[key][role][week] = (float(value), bool(private))
+            others[key][role].discard(week)
     for practice in all_practices():
-        series = {
-            role: _with_changes(values, PRACTICE_CHANGE)
-            for role, values in found.get(practice.id, {}).items()
-        }
-        result.practices.append(
-            _chart(
-                key=practice.slug,
-                title=practice.name,
-                question=practice.question or "",
-                names=result.names,
-                series=series,
-                minimum=0,
-                maximum=10,
-                threshold=PRACTICE_CHANGE,
-                gap_shown=PRACTICE_GAP,
+        asked = questions.asked(practice.slug)
+        for question in asked:
+            result.practices.append(_question_chart(question, found, others, result))
+        # Answers to a question later split in two: their own chart, said so, never joined.
+        for question in questions.earlier(practice.slug):
+            if found.get(question.key) or others.get(question.key):
+                result.practices.append(_question_chart(question, found, others, result))
+        if not asked:  # a practice the data lists no question for
+            result.practices.append(
+                _rating_chart(practice.slug, practice.name, practice.question or "", found, result)
             )
+
+
+def _rating_chart(
+    key: str,
+    title: str,
+    text: str,
+    found: dict[str, dict[str, dict[date, tuple[float, bool]]]],
+    result: Progress,
+    notes: tuple[str, ...] = (),
+) -> Chart:
+    series = {
+        role: _with_changes(values, PRACTICE_CHANGE) for role, values in found.get(key, {}).items()
+    }
+    chart = _chart(
+        key=key,
+        title=title,
+        question=text,
+        names=result.names,
+        series=series,
+        minimum=0,
+        maximum=10,
+        threshold=PRACTICE_CHANGE,
+        gap_shown=PRACTICE_GAP,
+        word="large",
+        rules=(
+            f"A large change is {PRACTICE_CHANGE} points or more from the previous "
+            f"week; partners {PRACTICE_GAP} or more points apart show a large gap. "
+            + PRACTICE_RULE,
+        ),
+    )
+    return replace(chart, notes=notes)
+
+
+def _question_chart(
+    question: questions.Question,
+    found: dict[str, dict[str, dict[date, tuple[float, bool]]]],
+    others: dict[str, dict[str, set[date]]],
+    result: Progress,
+) -> Chart:
+    notes: list[str] = []
+    data = question.data
+    if not question.current and data.until is not None:
+        replaced = [q.text for key in data.split_into if (q := questions.by_key(key))]
+        notes.append(
+            f"Asked until {format_date(data.until)}, when it was split in two"
+            + (f" ({' and '.join(replaced)})" if replaced else "")
+            + ". Its answers are shown here on their own, not joined to the new questions."
         )
+    answered_other = {role: weeks for role, weeks in others.get(question.key, {}).items() if weeks}
+    if question.none_answer:
+        if answered_other:
+            counts = ", ".join(
+                f"{result.names.get(role, role.upper())} {len(weeks)} "
+                + ("week" if len(weeks) == 1 else "weeks")
+                for role, weeks in sorted(answered_other.items())
+            )
+            notes.append(
+                f"“{question.none_answer}”: {counts}. These weeks are not drawn as a number."
+            )
+        answered = [w for cells in found.get(question.key, {}).values() for w in cells]
+        if data.none_answer_since is not None and any(
+            week < week_of(data.none_answer_since) for week in answered
+        ):
+            notes.append(
+                f"“{question.none_answer}” could be answered from "
+                f"{format_date(data.none_answer_since)}; before then every answer was a number."
+            )
+    return _rating_chart(question.key, question.title, question.text, found, result, tuple(notes))
+
+
+def measure_roles(couple: Couple, couple_view: bool) -> tuple[str, ...]:
+    """Whose measure scores a view shows: the therapist's view all; the couple view and the
+    couple's report only those the therapist chose for this couple (none by default)."""
+    if not couple_view:
+        return ("a", "b")
+    return MEASURES_SHOWN.get(couple.couple_view_measures or "none", ())
+
+
+def _measure_rules(measure: Measure) -> tuple[str, ...]:
+    """Each threshold with its assumptions and source, as the measure's file states them."""
+    rules = []
+    if measure.cutoff is not None:
+        side = "below" if measure.cutoff_means == "below" else "above"
+        rules.append(
+            f"Cut-off {measure.cutoff:g}: scores {side} it are in the distressed range"
+            + (f" (source: {measure.cutoff_source})" if measure.cutoff_source else "")
+            + "."
+        )
+    text = (
+        f"Reliable change: {measure.reliable_change:g} points or more, judged against the "
+        "previous score and against the first (intake) score"
+    )
+    if measure.reliable_change_note:
+        text += f". {measure.reliable_change_note}"
+    if measure.reliable_change_source:
+        text += f" Source: {measure.reliable_change_source}"
+    rules.append(text)
+    if measure.cutoff is not None:
+        rules.append(
+            "Clinically significant change: a reliable change since intake that also "
+            "crosses the cut-off."
+        )
+    if measure.partner_gap is not None:
+        gap = f"Gap between partners: {measure.partner_gap:g} points or more"
+        if measure.cutoff is not None:
+            gap += ", or one partner on each side of the cut-off"
+        rules.append(gap + (f". {measure.partner_gap_note}" if measure.partner_gap_note else "."))
+    else:
+        rules.append("Gap between partners: this measure's file states no rule, so none is marked.")
+    return tuple(rules)
 
 
 def _measure_charts(couple: Couple, result: Progress) -> None:
+    shown = measure_roles(couple, result.couple_view)
+    if not shown:
+        result.measures_hidden = True
+        return
+    # Every score up to the end of the period: the first is the intake a later score is
+    # judged against, and the one before the period the previous one.
     rows = db.session.execute(
         select(
             MeasureScore.measure_id,
@@ -428,11 +656,7 @@ def _measure_charts(couple: Couple, result: Progress) -> None:
             CheckIn.entered_by,
         )
         .outerjoin(CheckIn, CheckIn.id == MeasureScore.checkin_id)
-        .where(
-            MeasureScore.couple_id == couple.id,
-            MeasureScore.on_date >= result.start,
-            MeasureScore.on_date <= result.end,
-        )
+        .where(MeasureScore.couple_id == couple.id, MeasureScore.on_date <= result.end)
         .order_by(MeasureScore.on_date, MeasureScore.id)
     ).all()
     found: dict[int, dict[str, dict[date, tuple[float, bool]]]] = defaultdict(
@@ -447,17 +671,24 @@ def _measure_charts(couple: Couple, result: Progress) -> None:
             self_reported.add(key)
         else:
             self_reported.discard(key)
+    first_week = week_of(result.start)
     for stored in all_measures():
         measure = stored.measure
         if stored.id not in found and not stored.builtin:
             continue
         series = {
-            role: _with_changes(values, measure.reliable_change, measure.higher_is_better)
+            role: {
+                week: cell
+                for week, cell in _measure_cells(values, measure).items()
+                if week >= first_week
+            }
             for role, values in found.get(stored.id, {}).items()
         }
         for role, cells in series.items():
             for week, cell in cells.items():
                 cell.self_report = (stored.id, role, week) in self_reported
+        series = {role: cells for role, cells in series.items() if cells}
+        gap = measure.partner_gap
         result.measures.append(
             _chart(
                 key=measure.slug,
@@ -468,12 +699,15 @@ def _measure_charts(couple: Couple, result: Progress) -> None:
                 minimum=measure.minimum,
                 maximum=measure.maximum,
                 threshold=measure.reliable_change,
-                gap_shown=measure.reliable_change,
+                gap_shown=gap if gap is not None else measure.maximum - measure.minimum + 1,
                 cutoff=measure.cutoff,
                 cutoff_label=measure.cutoff_label
                 or (f"Cut-off {measure.cutoff:g}" if measure.cutoff is not None else ""),
                 source=measure.source,
                 unit="score",
+                apart=measure.partners_apart,
+                rules=_measure_rules(measure),
+                shown=shown,
             )
         )
 
@@ -575,3 +809,12 @@ def _notes(couple: Couple, result: Progress) -> None:
         text = "\n".join(t for t in (session.notes_happened, session.notes_follow_up) if t)
         if text:
             result.notes.append(Note(moment.date(), f"Session {session.number}", text))
+
+
+def set_couple_view_measures(couple: Couple, shown: str) -> None:
+    """Record whose measure scores the couple view and the couple's report show."""
+    if shown not in MEASURES_SHOWN:
+        raise ValueError(f"unknown choice {shown!r}")
+    couple.couple_view_measures = shown
+    audit.record("couple.couple_view_measures", record_type="couple", record_id=couple.id)
+    db.session.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -12,7 +12,12 @@ from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
 from therapy.models import Couple
 from therapy.progress import services
-from therapy.progress.forms import RangeForm, ReportForm
+from therapy.progress.forms import (
+    CoupleViewMeasuresForm,
+    RangeForm,
+    ReportForm,
+    couple_view_measures_form,
+)
 from therapy.week import services as week
 
 bp = Blueprint("progress", __name__, url_prefix="/couples/<int:couple_id>")
@@ -40,7 +45,35 @@ def show(couple_id: int) -> str:
         form=form,
         report=report,
         week_homework=week.recent_homework(couple, couple_view=couple_view),
+        measures_form=_measures_form(couple, progress.names),
     )
+
+
+def _measures_form(couple: Couple, names: dict[str, str]) -> CoupleViewMeasuresForm:
+    return couple_view_measures_form(
+        names, formdata=None, shown=couple.couple_view_measures or "none"
+    )
+
+
+@bp.post("/progress/couple-view-measures")
+@login_required
+def couple_view_measures(couple_id: int) -> Response:
+    couple = get_couple_or_404(couple_id)
+    names = {p.role: p.first_name for p in couple.partners}
+    form = couple_view_measures_form(names)
+    if couple.is_archived:
+        flash("This couple is archived. Restore them to change what the couple view shows.", "info")
+    elif form.validate_on_submit():
+        services.set_couple_view_measures(couple, form.shown.data)
+        flash(
+            "The couple view and the report for the couple leave measures out."
+            if form.shown.data == "none"
+            else "Saved: the couple view and the report for the couple show the scores you chose.",
+            "success",
+        )
+    else:
+        flash("Choose whose scores to show, or none.", "error")
+    return redirect(url_for("progress.show", couple_id=couple.id) + "#couple-view-measures")
 
 
 def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tuple[str, int]:
@@ -54,6 +87,7 @@ def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tupl
         form=RangeForm(formdata=None, start=start, end=end),
         report=form,
         report_problem=problem,
+        measures_form=_measures_form(couple, progress.names),
     )
     return page, 422
 

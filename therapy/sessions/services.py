@@ -70,6 +70,7 @@ def snapshot_of(exercise: Exercise) -> dict[str, Any]:
         "tracking": exercise.tracking,
         "involves_conflict": exercise.involves_conflict,
         "involves_vulnerability": exercise.involves_vulnerability,
+        # Strings for the couple, {"therapist": ...} for the therapist (library.steps).
         "steps": list(exercise.steps),
         # Other versions of the steps; the plan item's `variant` says which one prints.
         "variants": exercise.variant_steps(),
@@ -78,6 +79,7 @@ def snapshot_of(exercise: Exercise) -> dict[str, Any]:
         "prompts": list(exercise.prompts),
         "cautions": list(exercise.cautions),
         "practice_slug": practice.slug,
+        "practice_kind": practice.kind,
         "practice_name": practice.name,
         "practice_idea": practice.idea,
     }
@@ -129,6 +131,7 @@ def add_item(
     homework: bool | None = None,
     note: str = "",
     variant: str | None = None,
+    days: int | None = None,
 ) -> PlanItem:
     """Append an exercise to the plan, snapshotting its text now.
 
@@ -150,6 +153,7 @@ def add_item(
         minutes=minutes or exercise.minutes,
         homework=exercise.setting == "homework" if homework is None else homework,
         note=note,
+        days_per_week=days if days in range(1, 8) else None,
         snapshot=snapshot_of(exercise),
     )
     session.items.append(item)
@@ -365,26 +369,35 @@ ITEM_FIELDS = {
     "minutes": "Minutes",
     "homework": "Homework",
     "note": "Note for the couple",
+    "days": "Days per week",
     "variant": "Version of the steps",
 }
 # Fields a plan page may lack (a page from before they existed): then it changed nothing.
-OPTIONAL_ITEM_FIELDS = ("variant",)
+OPTIONAL_ITEM_FIELDS = ("days", "variant")
 VARIANTS = tuple(member.value for member in Variant)
 
 
-def item_values(minutes: str | int, homework: bool, note: str, variant: str = "") -> dict[str, str]:
-    """An item's fields as compared between tabs (the note as a fingerprint)."""
+def item_values(
+    minutes: str | int,
+    homework: bool,
+    note: str,
+    days: str | int | None = None,
+    variant: str | None = None,
+) -> dict[str, str]:
+    """An item's fields as compared between tabs (the note as a fingerprint; days empty
+    when the exercise's own tracking decides; variant empty for the usual steps)."""
     return {
         "minutes": str(minutes).strip(),
         "homework": "y" if homework else "",
         "note": merge.fingerprint(note),
-        "variant": variant,
+        "days": "" if days is None else str(days).strip(),
+        "variant": variant or "",
     }
 
 
 def shown_values(item: PlanItem) -> dict[str, str]:
     """What the plan form carries about an item as loaded, to tell later what changed."""
-    return item_values(item.minutes, item.homework, item.note, item.variant)
+    return item_values(item.minutes, item.homework, item.note, item.days_per_week, item.variant)
 
 
 @dataclass
@@ -395,13 +408,13 @@ class ItemEdit:
     homework: bool
     note: str
     shown: dict[str, str] | None = None  # None from a page that did not send them
+    # "" for the exercise's own tracking, "1" to "7"; None from a page without the field
+    # (the saved value then stays as it is).
+    days: str | None = None
     variant: str | None = None  # None from a page without the control: left as saved
 
-    def values(self, saved: PlanItem | None = None) -> dict[str, str]:
-        variant = self.variant
-        if variant is None:
-            variant = saved.variant if saved is not None else ""
-        return item_values(self.minutes, self.homework, self.note, variant)
+    def values(self) -> dict[str, str]:
+        return item_values(self.minutes, self.homework, self.note, self.days, self.variant)
 
 
 @dataclass
@@ -440,13 +453,18 @@ def _parse_ids(raw: list[str]) -> list[int]:
 
 def _shown_of(form: Any, item_id: int) -> dict[str, str] | None:
     names = {name: f"item-{item_id}-{name}-was" for name in ITEM_FIELDS}
+    for name in OPTIONAL_ITEM_FIELDS:
+        # A page from before this field sends no record of it: the rest still counts.
+        if f"item-{item_id}-{name}" not in form:
+            del names[name]
     required = [key for name, key in names.items() if name not in OPTIONAL_ITEM_FIELDS]
     if not all(key in form for key in required):
         return None
     shown = {name: form.get(key, "") for name, key in names.items() if key in form}
     for name in OPTIONAL_ITEM_FIELDS:
-        # Not on the page as loaded: whatever it sends for it is what it showed.
-        shown.setdefault(name, form.get(f"item-{item_id}-{name}", ""))
+        if name in names:
+            # Sent with no record of what it showed: what it sends is what it showed.
+            shown.setdefault(name, form.get(f"item-{item_id}-{name}", ""))
     return shown
 
 
@@ -459,6 +477,7 @@ def parse_plan_form(form: Any) -> PlanChange:
             homework=form.get(f"item-{item_id}-homework") == "y",
             note=form.get(f"item-{item_id}-note", ""),
             shown=_shown_of(form, item_id),
+            days=form.get(f"item-{item_id}-days") if f"item-{item_id}-days" in form else None,
             variant=form.get(f"item-{item_id}-variant"),
         )
         for item_id in order
@@ -495,6 +514,8 @@ def _validate_edits(change: PlanChange) -> dict[int, str]:
             errors[item_id] = f"Keep the note under {NOTE_MAX} characters."
         elif CONTROL_CHARACTERS.search(edit.note):
             errors[item_id] = "Remove the invisible control characters from the note."
+        elif edit.days not in (None, "") and parse_int(edit.days) not in range(1, 8):
+            errors[item_id] = "Choose 1 to 7 days a week, or as the exercise says."
         elif edit.variant is not None and edit.variant not in VARIANTS:
             errors[item_id] = "Choose one of the versions of the steps offered."
     return errors
@@ -526,13 +547,30 @@ def _shown(edit: ItemEdit, saved: dict[str, str] | None, fresh: bool) -> dict[st
     return saved if fresh else None
 
 
-def _item_text(name: str, minutes: str, homework: bool, note: str, variant: str = "") -> str:
+def days_text(days: str | int | None) -> str:
+    """Days per week as a person reads them."""
+    days = str(days or "").strip()
+    if not days:
+        return "As the exercise says"
+    return "Every day" if days == "7" else f"{days} {'day' if days == '1' else 'days'} a week"
+
+
+def _item_text(
+    name: str,
+    minutes: str,
+    homework: bool,
+    note: str,
+    days: str | None = None,
+    variant: str | None = None,
+) -> str:
     if name == "minutes":
         return minutes.strip()
     if name == "homework":
         return "Yes" if homework else "No"
+    if name == "days":
+        return days_text(days)
     if name == "variant":
-        return VARIANT_LABELS.get(variant, variant)
+        return VARIANT_LABELS.get(variant or "", variant or "")
     return note.strip()
 
 
@@ -586,6 +624,8 @@ def apply_plan_change(session: TherapySession, change: PlanChange) -> PlanResult
             item.minutes = int(edit.minutes.strip())
         elif name == "homework":
             item.homework = edit.homework
+        elif name == "days":
+            item.days_per_week = parse_int(edit.days or "") if edit.days else None
         elif name == "variant":
             item.variant = edit.variant or ""
         else:
@@ -605,37 +645,57 @@ def apply_plan_change(session: TherapySession, change: PlanChange) -> PlanResult
     return result
 
 
+def _fields_sent(edit: ItemEdit) -> list[str]:
+    """The item fields this page sent (days and variant only from a page that has the
+    control)."""
+    return [
+        name
+        for name in ITEM_FIELDS
+        if name not in OPTIONAL_ITEM_FIELDS or getattr(edit, name) is not None
+    ]
+
+
 def _merge_items(
     change: PlanChange, items: dict[int, PlanItem], fresh: bool, result: PlanResult
 ) -> list[tuple[PlanItem, str, ItemEdit]]:
     """Which item fields to write; conflicts and other tabs' changes go into `result`."""
     writes: list[tuple[PlanItem, str, ItemEdit]] = []
     for item_id, edit in change.edits.items():
+        mine = edit.values()
         item = items.get(item_id)
-        mine = edit.values(item)
         if item is None and fresh:
             continue  # never on this page: nothing was removed since it was loaded
         if item is None:
             # Removed in another tab: it stays removed, but what was typed here is shown.
             shown = edit.shown
-            changed = [n for n in ITEM_FIELDS if shown is None or mine[n] != shown[n]]
+            changed = [
+                n
+                for n in _fields_sent(edit)
+                if shown is None or n not in shown or mine[n] != shown[n]
+            ]
             result.removed_elsewhere += not changed
             result.conflicts += [
                 merge.Conflict(
                     "An exercise removed in another tab",
                     ITEM_FIELDS[name],
                     "(removed)",
-                    _item_text(name, edit.minutes, edit.homework, edit.note, edit.variant or ""),
+                    _item_text(
+                        name, edit.minutes, edit.homework, edit.note, edit.days, edit.variant
+                    ),
                 )
                 for name in changed
             ]
             continue
         saved = shown_values(item)
         shown = _shown(edit, saved, fresh)
-        result.others_kept = result.others_kept or (shown is not None and shown != saved)
-        for name, label in ITEM_FIELDS.items():
+        sent = _fields_sent(edit)
+        result.others_kept = result.others_kept or (
+            shown is not None and any(shown.get(n) != saved[n] for n in sent)
+        )
+        for name in _fields_sent(edit):
+            label = ITEM_FIELDS[name]
             outcome = merge.merge_value(
-                None if shown is None else shown[name], mine[name], saved[name]
+                None if shown is None else shown.get(name), mine[name], saved[name]
             )
             if outcome is merge.Outcome.WRITE:
                 writes.append((item, name, edit))
@@ -644,8 +704,17 @@ def _merge_items(
                     merge.Conflict(
                         item.title,
                         label,
-                        _item_text(name, str(item.minutes), item.homework, item.note, item.variant),
-                        _item_text(name, edit.minutes, edit.homework, edit.note, mine[name]),
+                        _item_text(
+                            name,
+                            str(item.minutes),
+                            item.homework,
+                            item.note,
+                            saved["days"],
+                            item.variant,
+                        ),
+                        _item_text(
+                            name, edit.minutes, edit.homework, edit.note, edit.days, edit.variant
+                        ),
                     )
                 )
     return writes
@@ -660,13 +729,17 @@ def typed_view(session: TherapySession, change: PlanChange) -> dict[int, ItemEdi
         edit = change.edits.get(item.id)
         if edit is None:
             continue
-        shown, mine = _shown(edit, shown_values(item), fresh), edit.values(item)
-        changed = {n for n in ITEM_FIELDS if shown is None or mine[n] != shown[n]}
+        shown, mine = _shown(edit, shown_values(item), fresh), edit.values()
+        changed = {
+            n for n in _fields_sent(edit) if shown is None or n not in shown or mine[n] != shown[n]
+        }
+        saved_days = "" if item.days_per_week is None else str(item.days_per_week)
         typed[item.id] = ItemEdit(
             minutes=edit.minutes if "minutes" in changed else str(item.minutes),
             homework=edit.homework if "homework" in changed else item.homework,
             note=edit.note if "note" in changed else item.note,
-            variant=mine["variant"] if "variant" in changed else item.variant,
+            days=edit.days if "days" in changed else saved_days,
+            variant=edit.variant if "variant" in changed else item.variant,
         )
     return typed
 
@@ -803,6 +876,7 @@ def copy_plan(
             homework=bool(spec.get("homework")),
             note=str(spec.get("note") or ""),
             variant=str(spec["variant"]) if "variant" in spec else None,
+            days=spec.get("days") if isinstance(spec.get("days"), int) else None,
         )
         added += 1
     touch(session)
@@ -818,6 +892,7 @@ def plan_as_specs(session: TherapySession) -> list[dict[str, Any]]:
             "homework": item.homework,
             "note": item.note,
             "variant": item.variant,
+            "days": item.days_per_week,
         }
         for item in session.items
         if item.exercise_id is not None
