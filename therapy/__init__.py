@@ -76,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     from therapy.main.views import bp as main_bp
     from therapy.measures.views import bp as measures_bp
     from therapy.progress.views import bp as progress_bp
+    from therapy.safety.views import bp as safety_bp
     from therapy.sessions.views import bp as sessions_bp
 
     app.register_blueprint(auth_bp)
@@ -89,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(partner_bp)
     app.register_blueprint(progress_bp)
     app.register_blueprint(measures_bp)
+    app.register_blueprint(safety_bp)
 
 
 def register_hooks(app: Flask) -> None:

@@ -14,6 +14,7 @@ from therapy.couples.forms import CaseloadFilterForm, CoupleForm, EditCoupleForm
 from therapy.models import Couple
 from therapy.pagination import page_number
 from therapy.parsing import parse_id
+from therapy.safety import services as safety
 
 bp = Blueprint("couples", __name__, url_prefix="/couples")
 
@@ -83,6 +84,8 @@ def profile(couple_id: int) -> str:
         reassigned=reassignments.reassignment_notice(couple, current_user),
         status_labels=services.STATUS_LABELS,
         living_labels=services.LIVING_LABELS,
+        safety=safety.couple_safety(couple),
+        question=safety.SAFETY_QUESTION,
     )
 
 

@@ -46,6 +46,8 @@ class HandoutItem:
     minutes: int | None = None
     when: str = ""  # when and where, e.g. "Ten minutes after dinner, phones away"
     stop_safely: str = ""  # what to do if it gets hard
+    # One line saying what the pause word is, on exercises that require the pause plan.
+    pause_note: str = ""
 
     def __post_init__(self) -> None:
         if self.tracking not in TRACKING_CHOICES:

@@ -209,6 +209,24 @@ def snapshot_texts(snapshot: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value for value in values if isinstance(value, str))
 
 
+PAUSE_PLAN = "conflict-pause-plan"
+PAUSE_NOTE = (
+    "Your pause word is the word or sign you chose together in your pause plan. "
+    "Either of you can say it to stop, take a break apart, and come back when calm."
+)
+
+
+def requires_of(snapshot: Mapping[str, Any]) -> tuple[str, ...]:
+    """The exercise's prerequisites as planned; older snapshots ask the library data."""
+    if "requires" in snapshot:
+        return snapshot_texts(snapshot, "requires")
+    key = snapshot.get("key")
+    from therapy.library import catalog
+
+    found = next((e for p in catalog.load() for e in p.exercises if e.key == key), None)
+    return found.requires if found is not None else ()
+
+
 def item_from_snapshot(
     snapshot: Mapping[str, Any], *, note: str = "", minutes: int | None = None
 ) -> HandoutItem:
@@ -234,6 +252,8 @@ def item_from_snapshot(
         minutes=minutes if minutes is not None else planned if isinstance(planned, int) else None,
         when=snapshot_text(snapshot, "timing"),
         stop_safely=snapshot_text(snapshot, "stop_safely"),
+        # Structured: the exercise requires the pause plan, so it uses the pause word.
+        pause_note=PAUSE_NOTE if PAUSE_PLAN in requires_of(snapshot) else "",
     )
 
 

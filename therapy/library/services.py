@@ -198,6 +198,9 @@ class ExerciseContent:
     stop_safely: str
     prompts: list[str]
     cautions: list[str]
+    # Risk tags (catalog.SENSITIVE_KINDS) and prerequisites, as on built-ins.
+    sensitive: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)
 
 
 def content_of(exercise: Exercise) -> ExerciseContent:
@@ -219,6 +222,8 @@ def content_of(exercise: Exercise) -> ExerciseContent:
         stop_safely=exercise.stop_safely,
         prompts=list(exercise.prompts),
         cautions=list(exercise.cautions),
+        sensitive=list(exercise.sensitive or []),
+        requires=list(exercise.requires or []),
     )
 
 

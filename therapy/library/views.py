@@ -104,6 +104,8 @@ def _form(exercise: Exercise | None = None) -> ExerciseForm:
         form.steps.data = "\n".join(exercise.steps)
         form.prompts.data = "\n".join(exercise.prompts)
         form.cautions.data = "\n".join(exercise.cautions)
+        for kind in ("control", "touch", "betrayal"):
+            form[f"involves_{kind}"].data = kind in (exercise.sensitive or [])
         for entry, role in zip(form.roles, [*exercise.roles, {}, {}, {}], strict=False):
             entry.form.name.data = role.get("name", "")
             entry.form.does.data = role.get("does", "")
@@ -126,6 +128,7 @@ def _content(form: ExerciseForm) -> services.ExerciseContent:
         tracking=form.tracking.data,
         involves_conflict=bool(form.involves_conflict.data),
         involves_vulnerability=bool(form.involves_vulnerability.data),
+        sensitive=form.risk_tags(),
         steps=lines(form.steps.data),
         roles=form.roles_data(),
         stop_safely=(form.stop_safely.data or "").strip(),

@@ -35,6 +35,7 @@ from therapy.models.library import (
     Who,
 )
 from therapy.models.reassignment import CoupleReassignment
+from therapy.models.safety import PracticeSettings, SafetyScreen
 from therapy.models.session import (
     PlanItem,
     PlanTemplate,
@@ -71,7 +72,9 @@ __all__ = [
     "PlanTemplate",
     "Practice",
     "PracticeKind",
+    "PracticeSettings",
     "Role",
+    "SafetyScreen",
     "SessionStatus",
     "Setting",
     "SiteSetup",

@@ -141,12 +141,14 @@ def _picker(session: TherapySession, couple: Couple) -> dict[str, Any]:
             starred_first=True,
         )
     results = db.session.scalars(library.library_statement(query).limit(PICKER_SIZE)).all()
-    suggested = services.suggestions(session, couple)
+    safety = services.safety_context(couple)
+    suggested = services.suggestions(session, couple, safety=safety)
     shown = [e.id for e in results] + [s.exercise.id for s in suggested]
     return {
         "picker_form": form,
         "results": results,
         "suggested": suggested,
+        "safety_state": safety,
         "stars": library.starred_ids(shown),
         "searching": bool(
             query.text or query.practice or query.max_minutes or query.setting or query.who
@@ -177,6 +179,9 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
         "details": details,
         "templates": templates,
         "has_previous": services.has_previous_plan(session),
+        "do_first": services.missing_prerequisites(session),
+        "item_tags": services.item_tags,
+        "item_warnings": services.plan_warnings(session, couple),
         "template_form": TemplateForm(formdata=None),
         "picker_query": "&".join(
             f"{key}={quote(value)}"
