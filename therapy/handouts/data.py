@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from therapy.safety.help import HelpNow
+
 Tracking = Literal["none", "daily", "once"]
 Paper = Literal["A4", "Letter"]
 
@@ -83,6 +85,8 @@ class Handout:
     next_session_date: date | None = None
     paper: Paper = "A4"
     check_in_links: Sequence[CheckInLink] = field(default_factory=tuple)
+    # The practice's crisis line and contact details, printed on every handout.
+    help_now: HelpNow = field(default_factory=HelpNow)
 
     def __post_init__(self) -> None:
         if self.paper not in PAPER_CHOICES:

@@ -28,6 +28,7 @@ from therapy.handouts.data import (
 )
 from therapy.models import Couple, Exercise, SessionStatus, TherapySession, User
 from therapy.pdf import fonts
+from therapy.safety.services import help_now
 from therapy.sessions.services import get_session_or_404, snapshot_of
 
 STYLESHEET = "css/handout.css"
@@ -323,6 +324,7 @@ def _session_handout(
             for item in session.homework
         ),
         paper=paper_of(therapist),
+        help_now=help_now(),
     )
 
 
@@ -344,6 +346,7 @@ def handout_for_exercise(exercise: Exercise, therapist: User) -> Handout:
         therapist_name=therapist.display_name,
         items=(item_from_snapshot(snapshot_of(exercise)),),
         paper=paper_of(therapist),
+        help_now=help_now(),
     )
 
 

@@ -15,6 +15,7 @@ from therapy import audit
 from therapy.extensions import db
 from therapy.models import CheckIn, Couple, PracticeSettings, SafetyScreen, User, utcnow
 from therapy.safety import rules
+from therapy.safety.help import DEFAULT_CRISIS_LINE, HelpNow
 
 # --- the screen ----------------------------------------------------------------------------
 
@@ -200,21 +201,6 @@ def couple_safety(couple: Couple) -> CoupleSafety:
 
 
 # --- the practice's crisis line, contact details and logo ----------------------------------
-
-DEFAULT_CRISIS_LINE = (
-    "If you or anyone else is in danger, call your local emergency number now "
-    "(for example 911 in the US and Canada, 999 in the UK, 112 in most of Europe)."
-)
-
-
-@dataclass(frozen=True)
-class HelpNow:
-    """What every page and handout a couple sees says about getting help now."""
-
-    practice_name: str
-    crisis_line: str
-    contact: str
-    logo_data_url: str
 
 
 def practice_settings() -> PracticeSettings | None:

@@ -12,7 +12,7 @@ from therapy.checkins.services import get_checkin_or_404
 from therapy.couples.services import get_couple_or_404
 from therapy.safety import rules, services
 from therapy.safety.forms import LOGO_TYPES, PracticeSettingsForm, ScreenForm
-from therapy.safety.services import HelpNow
+from therapy.safety.help import HelpNow
 
 bp = Blueprint("safety", __name__)
 
