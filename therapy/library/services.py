@@ -157,6 +157,15 @@ def get_custom_exercise_or_404(exercise_id: int) -> Exercise:
     return exercise
 
 
+def prerequisites(exercise: Exercise) -> list[Exercise]:
+    """The built-in exercises this one requires first, in the order its data names them."""
+    keys = list(exercise.requires or [])
+    if not keys:
+        return []
+    found = {e.key: e for e in db.session.scalars(select(Exercise).where(Exercise.key.in_(keys)))}
+    return [found[key] for key in keys if key in found]
+
+
 def is_starred(exercise: Exercise) -> bool:
     return bool(starred_ids([exercise.id]))
 

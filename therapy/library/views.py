@@ -68,7 +68,10 @@ def index() -> str:
 def show(exercise_id: int) -> str:
     exercise = services.get_exercise_or_404(exercise_id)
     return render_template(
-        "exercises/show.html", exercise=exercise, starred=services.is_starred(exercise)
+        "exercises/show.html",
+        exercise=exercise,
+        starred=services.is_starred(exercise),
+        do_first=services.prerequisites(exercise),
     )
 
 
