@@ -69,3 +69,43 @@ def test_a_partner_says_privately_they_are_unsafe_and_the_therapist_sees_it_firs
     check_accessibility(page, "screening guide")
     screenshot(page, "safety-guide")
     context.close()
+
+
+def test_the_builder_puts_safety_first_for_a_screened_positive_couple(
+    browser, server, live_app, live_therapist
+):
+    from datetime import date
+
+    from therapy.models import SafetyScreen
+    from therapy.sessions import services as sessions
+
+    with live_app.app_context():
+        user = db.session.get(User, live_therapist.id)
+        data = couples.CoupleData(
+            partner_a=couples.PartnerData("Ana"), partner_b=couples.PartnerData("Bo")
+        )
+        couple = couples.create_couple(user, data)
+        db.session.add(
+            SafetyScreen(
+                couple_id=couple.id,
+                a_screened_on=date(2026, 11, 2),
+                a_screened_by="Dana",
+                b_screened_on=date(2026, 11, 2),
+                b_screened_by="Dana",
+                pattern="coercive",
+            )
+        )
+        db.session.commit()
+        session_id = sessions.create_session(couple, starts_at=None).id
+    context = browser.new_context(base_url=server.url)
+    page = context.new_page()
+    sign_in(page, live_therapist)
+    page.goto(f"/sessions/{session_id}?q=pause+plan")
+    expect(page.get_by_text("Safety first.")).to_be_visible()
+    page.get_by_role("button", name="Add “Make a pause plan”").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Screen: coercive control or fear of a partner")
+    expect(dialog).to_contain_text("could become a control tactic")
+    check_accessibility(page, "builder with a safety warning")
+    screenshot(page, "safety-builder-warning")
+    context.close()
