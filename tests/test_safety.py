@@ -387,3 +387,73 @@ def test_a_pause_word_is_explained_on_the_handout_where_it_is_used(
     assert add(logged_in, sid, give_it_a_day, confirm="yes").status_code == 302
     text = poppler_text(logged_in.get(f"/sessions/{sid}/handout.pdf").data)
     assert "Pause word: Your pause word is the word or sign you chose together" in text
+
+
+def test_a_custom_exercise_takes_the_same_risk_tags_and_warns_like_a_built_in(
+    app, logged_in, library, therapist, make_couple
+):
+    from tests.test_library import exercise_form
+
+    form = exercise_form(
+        involves_control="y",
+        involves_touch="y",
+        stop_safely="Either of you can stop at any time.",
+    )
+    response = logged_in.post("/exercises/new", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    with app.app_context():
+        mine = db.session.scalar(select(Exercise).where(Exercise.owner_id.is_not(None)))
+        assert mine.sensitive == ["control", "touch"]
+        mine_id = mine.id
+    page = logged_in.get(f"/exercises/{mine_id}").get_data(as_text=True)
+    assert "Could become a control tactic" in page and "Touch or sex" in page
+    couple = make_couple(therapist)
+    screen(app, couple, pattern="coercive")
+    sid = new_session(logged_in, couple)
+    text = add(logged_in, sid, mine_id).get_data(as_text=True)
+    assert "This exercise is tagged: could become a control tactic, touch or sex" in text
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def test_the_practice_logo_prints_and_only_images_are_taken(
+    app, client, auth, make_user, make_couple, library
+):
+    import io
+
+    admin = make_user("admin@example.com", admin=True)
+    auth.login(admin)
+    refused = client.post(
+        "/admin/practice",
+        data={"logo": (io.BytesIO(b"GIF89a"), "logo.gif")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    assert "Use a PNG or JPEG image." in refused.get_data(as_text=True)
+    disguised = client.post(
+        "/admin/practice",
+        data={"logo": (io.BytesIO(b"<svg onload=alert(1)>"), "logo.png")},
+        content_type="multipart/form-data",
+    )
+    assert disguised.status_code == 422
+    assert "This file is not a PNG or JPEG image." in disguised.get_data(as_text=True)
+    saved = client.post(
+        "/admin/practice",
+        data={"name": "Riverside", "logo": (io.BytesIO(PNG), "logo.png")},
+        content_type="multipart/form-data",
+    )
+    assert saved.status_code == 302
+    couple = make_couple(admin)
+    partner = app.test_client()
+    partner.get(f"/c/{create_link(app, couple, 'a')}")
+    assert 'src="data:image/png;base64,' in partner.get("/c/").get_data(as_text=True)
+    # Therapists who are not administrators do not see the page at all.
+    auth.logout()
+    other = make_user("plain@example.com")
+    auth.login(other)
+    assert client.get("/admin/practice").status_code == 404

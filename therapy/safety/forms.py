@@ -93,6 +93,7 @@ class ScreenForm(BaseForm):
 
 
 LOGO_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
+LOGO_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 
 class PracticeSettingsForm(BaseForm):

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from therapy.checkins.services import get_checkin_or_404
 from therapy.couples.services import get_couple_or_404
 from therapy.safety import rules, services
-from therapy.safety.forms import LOGO_TYPES, PracticeSettingsForm, ScreenForm
+from therapy.safety.forms import LOGO_MAGIC, LOGO_TYPES, PracticeSettingsForm, ScreenForm
 from therapy.safety.help import HelpNow
 
 bp = Blueprint("safety", __name__)
@@ -79,12 +79,20 @@ def practice() -> str | Response | tuple[str, int]:
     settings = services.practice_settings()
     posted = request.method == "POST"
     form = PracticeSettingsForm() if posted else PracticeSettingsForm(obj=settings)
-    if form.validate_on_submit():
-        logo = None
+    logo = None
+    valid = form.validate_on_submit()
+    if valid:
         upload = form.logo.data
         if upload and getattr(upload, "filename", ""):
-            ext = upload.filename.rsplit(".", 1)[-1].lower()
-            logo = (upload.read(), LOGO_TYPES[ext])
+            body = upload.read()
+            kind = LOGO_TYPES[upload.filename.rsplit(".", 1)[-1].lower()]
+            # The name says PNG or JPEG; the bytes must too (they print in every PDF).
+            if not body.startswith(LOGO_MAGIC[kind]):
+                form.logo.errors = [*form.logo.errors, "This file is not a PNG or JPEG image."]
+                valid = False
+            else:
+                logo = (body, kind)
+    if valid:
         services.save_practice_settings(
             name=(form.name.data or "").strip(),
             crisis_line=(form.crisis_line.data or "").strip(),
