@@ -337,9 +337,9 @@ def test_the_default_help_text_points_to_local_emergency_numbers(
     client.get(f"/c/{create_link(app, couple, 'a')}")
     page = client.get("/c/").get_data(as_text=True)
     assert "No one watches this in real time" in page
-    assert "call your local emergency number now" in page
+    assert "Call your local emergency number now" in page
     closed = app.test_client().get("/c/" + "A" * 43).get_data(as_text=True)
-    assert "call your local emergency number now" in closed
+    assert "Call your local emergency number now" in closed
 
 
 def test_the_crisis_line_is_on_the_partner_page_and_every_couple_facing_pdf(
@@ -457,3 +457,22 @@ def test_the_practice_logo_prints_and_only_images_are_taken(
     other = make_user("plain@example.com")
     auth.login(other)
     assert client.get("/admin/practice").status_code == 404
+
+
+def test_the_safety_text_couples_read_is_plain():
+    import textstat
+
+    from therapy.checkins.forms import safety_fields
+    from therapy.handouts.services import PAUSE_NOTE
+    from therapy.safety.help import DEFAULT_CRISIS_LINE
+    from therapy.safety.services import SAFETY_QUESTION
+
+    texts = [
+        "No one watches this in real time. Your therapist reads it later, not right away.",
+        DEFAULT_CRISIS_LINE,
+        PAUSE_NOTE,
+        SAFETY_QUESTION,
+        *(str(field.kwargs.get("description", "")) for field in safety_fields().values()),
+    ]
+    for text in texts:
+        assert textstat.flesch_kincaid_grade(text) <= 8, text

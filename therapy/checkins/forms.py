@@ -295,7 +295,7 @@ def safety_fields() -> dict[str, Field]:
         "safety_note": TextAreaField(
             "Anything you want your therapist to know about this?",
             validators=[Optional(), Length(max=TEXT_MAX, message=TEXT_LIMIT_MESSAGE)],
-            description="Optional. Only your therapist sees it.",
+            description="You can leave this empty. Only your therapist sees it.",
         ),
     }
 

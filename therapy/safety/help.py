@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_CRISIS_LINE = (
-    "If you or anyone else is in danger, call your local emergency number now "
-    "(for example 911 in the US and Canada, 999 in the UK, 112 in most of Europe)."
+    "Are you or anyone else in danger? Call your local emergency number now. "
+    "That is 911 in the US and Canada, 999 in the UK and 112 in most of Europe."
 )
 
 
