@@ -68,6 +68,8 @@ def test_a_partner_says_privately_they_are_unsafe_and_the_therapist_sees_it_firs
     expect(page.get_by_role("heading", name="Screening and suitability")).to_be_visible()
     check_accessibility(page, "screening guide")
     screenshot(page, "safety-guide")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     context.close()
 
 
