@@ -18,6 +18,7 @@ from therapy.models import (
     Exercise,
     PlanItem,
     Practice,
+    SafetyScreen,
     SessionStatus,
     TherapySession,
     utcnow,
@@ -761,6 +762,8 @@ class SafetyContext:
     status: str  # rules.Status
     blocked: frozenset[str]  # risk tags never suggested
     check: SafetyCheck | None
+    screen: SafetyScreen | None = None
+    partner_unsafe: bool = False
 
 
 def safety_context(couple: Couple) -> SafetyContext:
@@ -794,7 +797,11 @@ def safety_context(couple: Couple) -> SafetyContext:
             "before more sharing or conflict work.",
         )
     return SafetyContext(
-        rules.status(screen, partner_unsafe=bool(unsafe)).value, frozenset(blocked), check
+        rules.status(screen, partner_unsafe=bool(unsafe)).value,
+        frozenset(blocked),
+        check,
+        screen,
+        bool(unsafe),
     )
 
 
@@ -828,14 +835,17 @@ def done_keys(session: TherapySession) -> set[str]:
     return {key for key in keys if key} | here
 
 
-def missing_prerequisites(session: TherapySession) -> dict[int, list[str]]:
-    """Per plan item, the titles of exercises it requires that no plan has yet."""
+def missing_prerequisites(
+    session: TherapySession, have: set[str] | None = None
+) -> dict[int, list[str]]:
+    """Per plan item, the titles of exercises it requires that no plan has yet
+    (`have`: done_keys(session), when the caller already has it)."""
     wanted = {
         item.id: [str(key) for key in item.snapshot.get("requires") or []] for item in session.items
     }
     if not any(wanted.values()):
         return {}
-    have = done_keys(session)
+    have = done_keys(session) if have is None else have
     keys = {key for keys in wanted.values() for key in keys if key not in have}
     titles: dict[str | None, str] = {
         key: title
@@ -865,15 +875,14 @@ def item_tags(item: PlanItem) -> list[str]:
     ]
 
 
-def plan_warnings(session: TherapySession, couple: Couple) -> dict[int, list[str]]:
+def plan_warnings(session: TherapySession, safety: SafetyContext) -> dict[int, list[str]]:
     """Per plan item, what the couple's safety screen says against its risk tags."""
     from therapy.safety import rules
-    from therapy.safety.services import latest_screen, partner_unsafe
 
-    screen = latest_screen(couple.id)
-    unsafe = partner_unsafe(couple.id)
     found = {
-        item.id: rules.warnings_for(screen, item_tags(item), partner_unsafe=unsafe)
+        item.id: rules.warnings_for(
+            safety.screen, item_tags(item), partner_unsafe=safety.partner_unsafe
+        )
         for item in session.items
     }
     return {item_id: reasons for item_id, reasons in found.items() if reasons}
@@ -923,6 +932,7 @@ def suggestions(
     *,
     limit: int = 6,
     safety: SafetyContext | None = None,
+    have: set[str] | None = None,
 ) -> list[Suggestion]:
     """Exercises from the practices that need it most, safest first.
 
@@ -971,7 +981,8 @@ def suggestions(
         for practice_id in sorted(by_practice, key=rank.__getitem__):
             if by_practice[practice_id] and len(chosen) < limit:
                 chosen.append(Suggestion(by_practice[practice_id].pop(0), reasons[practice_id]))
-    ordered = _with_prerequisites(chosen, done_keys(session), safety.blocked)
+    have = done_keys(session) if have is None else have
+    ordered = _with_prerequisites(chosen, have, safety.blocked)
     if safety.status != Status.SCREENED.value:
         # Not yet screened: nothing with a risk tag before the exercises without one
         # (a stable sort, so prerequisites stay ahead of what needs them).
