@@ -387,6 +387,11 @@ def test_a_pause_word_is_explained_on_the_handout_where_it_is_used(
     assert add(logged_in, sid, give_it_a_day, confirm="yes").status_code == 302
     text = poppler_text(logged_in.get(f"/sessions/{sid}/handout.pdf").data)
     assert "Pause word: Your pause word is the word or sign you chose together" in text
+    # Only where an exercise requires the pause plan: not on one that merely names a pause.
+    plain = poppler_text(
+        logged_in.get(f"/exercises/{library.id('conflict-pause-plan')}/handout.pdf").data
+    )
+    assert "pause word" in plain.lower() and "Pause word: Your pause word" not in plain
 
 
 def test_a_custom_exercise_takes_the_same_risk_tags_and_warns_like_a_built_in(
@@ -412,6 +417,15 @@ def test_a_custom_exercise_takes_the_same_risk_tags_and_warns_like_a_built_in(
     sid = new_session(logged_in, couple)
     text = add(logged_in, sid, mine_id).get_data(as_text=True)
     assert "This exercise is tagged: could become a control tactic, touch or sex" in text
+    # A therapist's copy of a built-in keeps its tags and prerequisites.
+    assert (
+        logged_in.post(f"/exercises/{library.id('conflict-shared-plan')}/copy").status_code == 302
+    )
+    with app.app_context():
+        copy = db.session.scalar(
+            select(Exercise).where(Exercise.owner_id.is_not(None), Exercise.id != mine_id)
+        )
+        assert copy.sensitive == ["conflict"] and copy.requires == ["conflict-pause-plan"]
 
 
 PNG = (
