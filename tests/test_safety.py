@@ -312,6 +312,10 @@ def test_the_partner_safety_answer_never_reaches_the_other_partner_and_flags_the
     assert "Do you feel safe at home" in logged_in.get("/").get_data(as_text=True)
     assert logged_in.post(f"/checkins/{checkin_id}/safety-seen").status_code == 302
     assert "Do you feel safe at home" not in logged_in.get("/").get_data(as_text=True)
+    # Saying "not sure" again afterwards flags it again.
+    again = rating_form(app, 6, safety_answer="unsure")
+    assert sender.post("/c/", data=again).status_code == 302
+    assert "Zoë answered “Not sure”" in logged_in.get("/").get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(
             select(AuditEvent).where(AuditEvent.action == "checkin.safety_seen")

@@ -209,7 +209,8 @@ def _apply_safety(checkin: CheckIn, data: CheckInData) -> None:
         if data.safety_note and data.safety_note not in checkin.safety_note:
             checkin.safety_note = f"{checkin.safety_note}\n{data.safety_note}".strip()
         return
-    if data.safety_answer != checkin.safety_answer and data.safety_answer in ("unsure", "no"):
+    if data.safety_answer in ("unsure", "no"):
+        # Sent again after the therapist saw it: a new answer to look at.
         checkin.safety_seen_at, checkin.safety_seen_by_id = None, None
     checkin.safety_answer = data.safety_answer
     checkin.safety_note = data.safety_note
