@@ -241,6 +241,7 @@ def test_the_screen_starts_not_screened_and_keeps_its_history(
     assert "Screening and suitability" in page
     profile = logged_in.get(f"/couples/{couple}").get_data(as_text=True)
     assert "Screened positive." in profile
+    assert "Safety flag.</strong> Screen: coercive control or fear of a partner" in profile
     with app.app_context():
         events = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "couple.safety_screen")

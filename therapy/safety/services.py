@@ -71,6 +71,12 @@ def save_screen(couple: Couple, data: ScreenData) -> SafetyScreen | None:
     )
     db.session.add(screen)
     db.session.flush()
+    blocking = [c for c in rules.concerns(screen) if c.blocks]
+    if blocking and not couple.safety_flag:
+        # A positive screen raises the couple's safety flag (the banner on every page
+        # about them). Only the therapist lowers it again, on the couple's record.
+        couple.safety_flag = True
+        couple.safety_reason = couple.safety_reason or blocking[0].answer
     audit.record("couple.safety_screen", record_type="couple", record_id=couple.id)
     db.session.commit()
     return screen
