@@ -24,6 +24,7 @@ from therapy.models import (
     OutgoingMessage,
     PlanItem,
     Practice,
+    SafetyScreen,
     TherapySession,
 )
 
@@ -116,6 +117,10 @@ def fill_couple(app: Flask, couple_id: int, marker: str, owner_id: int, other_id
                 )
             )
         db.session.add(MessageSchedule(couple_id=couple_id))
+        db.session.add(SafetyScreen(couple_id=couple_id, note="Seen each alone"))
+        a_checkin = db.session.get(CheckIn, a_id)
+        assert a_checkin is not None
+        a_checkin.safety_answer, a_checkin.safety_note = "unsure", f"Safety {marker}"
         db.session.add(
             OutgoingMessage(
                 key=f"test-message-{couple_id}",

@@ -39,6 +39,7 @@ DIRECT = (
     "homework_replies",
     "outgoing_messages",
     "message_schedules",
+    "safety_screens",
 )
 THROUGH = {  # table: (its reference, the parent table that has couple_id)
     "session_practices": ("session_id", "sessions"),
@@ -252,7 +253,7 @@ def test_leaving_out_one_partners_private_answers(
     # Partner B's own private answer is hers to have.
     assert first.b_private_marker in dump
     assert record["private_answers_left_out_for_partner"] == "a"
-    assert record["private_answers_left_out"]["texts"] == 2
+    assert record["private_answers_left_out"]["texts"] == 3  # two texts and the safety answer
     # No PDF carries A's private words either.
     from tests.pdf_helpers import poppler_text
 

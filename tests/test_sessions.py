@@ -216,40 +216,6 @@ def test_snapshot_survives_an_exercise_edit(app, logged_in, library, session_id)
     assert original_title in page.replace("&#39;", "'")
 
 
-def test_safety_flag_warns_before_conflict_work(app, logged_in, library, therapist, make_couple):
-    flagged = make_couple(
-        therapist, "Björn", "Aino", safety_flag=True, safety_reason="Possible coercive control"
-    )
-    sid = new_session(logged_in, flagged)
-    conflict = exercise_id(library, "conflict-pause-plan")
-    response = add(logged_in, sid, conflict)
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert "Before you add" in page and "Possible coercive control" in page
-    assert "involves conflict work" in page
-    assert plan(app, sid)[0] == []
-    assert add(logged_in, sid, conflict, confirm="yes").status_code == 302
-    assert [i[1] for i in plan(app, sid)[0]] == [conflict]
-
-
-def test_matching_cautions_warn_even_without_the_flag(
-    app, logged_in, library, therapist, make_couple
-):
-    couple = make_couple(
-        therapist,
-        "Mateo",
-        "Julián",
-        presenting_concerns="Rebuilding trust after an affair came out.",
-    )
-    sid = new_session(logged_in, couple)
-    with app.app_context():
-        affair = db.session.scalar(
-            select(Exercise).where(Exercise.cautions.cast(db.String).like("%affair%")).limit(1)
-        )
-    page = add(logged_in, sid, affair.id).get_data(as_text=True)
-    assert "cautions mention an affair" in page
-
-
 def test_suggestions_come_from_focus_practices_and_skip_recent_exercises(
     app, logged_in, library, couple
 ):

@@ -78,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     from therapy.main.views import bp as main_bp
     from therapy.measures.views import bp as measures_bp
     from therapy.progress.views import bp as progress_bp
+    from therapy.safety.views import bp as safety_bp
     from therapy.sessions.views import bp as sessions_bp
     from therapy.week.views import bp as week_bp
 
@@ -95,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(progress_bp)
     app.register_blueprint(measures_bp)
     app.register_blueprint(week_bp)
+    app.register_blueprint(safety_bp)
 
 
 def register_hooks(app: Flask) -> None:

@@ -35,6 +35,7 @@ from therapy.measures.services import StoredMeasure
 from therapy.models import CheckIn, Practice
 from therapy.models.checkin import RATING_MAX, RATING_MIN, TEXT_MAX
 from therapy.parsing import BoundedDateField
+from therapy.safety.services import SAFETY_ANSWERS, SAFETY_QUESTION
 
 RATING_HINT = "0 means not at all, 10 means very much."
 DONE_CHOICES = [("not", "Not this week"), ("partly", "Partly"), ("fully", "Fully")]
@@ -216,7 +217,20 @@ class CheckInForm(BaseForm):
             was_hard=(self.was_hard.data or "").strip(),
             was_hard_private=bool(self.was_hard_private.data),
             scores=scores,
+            **self.safety_data(),
         )
+
+    def safety_data(self) -> dict[str, Any]:
+        """The private safety answer, on a partner's check-in only."""
+        answer = self._fields.get("safety_answer")
+        if answer is None:
+            return {}
+        note = self._fields["safety_note"].data or ""
+        return {
+            "safety_asked": True,
+            "safety_answer": answer.data or None,
+            "safety_note": note.strip(),
+        }
 
 
 def measure_item_fields(stored: StoredMeasure) -> list[tuple[str, WholeNumberField]]:
@@ -292,6 +306,10 @@ def checkin_form(
         attrs[f"hw_{n}_private"] = BooleanField(private_label)
     for stored in measures:
         attrs.update(measure_item_fields(stored))
+    if audience == "partner":
+        # Asked only of a partner alone, through their own link: never in session, where
+        # the other partner would hear the answer.
+        attrs.update(safety_fields())
     form_class = type("BoundCheckInForm", (CheckInForm,), attrs)
     form: CheckInForm = form_class(data=data)
     form.practices, form.questions, form.measures = practices, questions, measures
@@ -300,6 +318,27 @@ def checkin_form(
     form.was_hard_private.label.text = private_label
     form.today = timeutil.local_today()
     return form
+
+
+SAFETY_CHOICES = list(SAFETY_ANSWERS.items())
+
+
+def safety_fields() -> dict[str, Field]:
+    """The partner's private safety question: always private, never shown to the partner."""
+    return {
+        "safety_answer": ChoiceField(
+            SAFETY_QUESTION,
+            "Choose yes, not sure or no, or leave it empty.",
+            required=False,
+            choices=SAFETY_CHOICES,
+            description="Only your therapist sees this answer. Your partner never does.",
+        ),
+        "safety_note": TextAreaField(
+            "Anything you want your therapist to know about this?",
+            validators=[Optional(), Length(max=TEXT_MAX, message=TEXT_LIMIT_MESSAGE)],
+            description="You can leave this empty. Only your therapist sees it.",
+        ),
+    }
 
 
 def initial_data(checkin: CheckIn) -> dict[str, Any]:

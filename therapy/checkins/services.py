@@ -101,6 +101,10 @@ class CheckInData:
     was_hard: str = ""
     was_hard_private: bool = False
     scores: tuple[ScoreAnswer, ...] = field(default_factory=tuple)
+    # The partner's private safety question (partner check-ins only; see _apply_safety).
+    safety_asked: bool = False
+    safety_answer: str | None = None
+    safety_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,7 @@ def _apply(checkin: CheckIn, data: CheckInData) -> None:
         row.done, row.helpful, row.private = done.done, done.helpful, done.private
     for row in rows[len(data.homework) :]:
         checkin.homework.remove(row)
+    _apply_safety(checkin, data)
     # Touch the row itself so every save bumps the version, whatever changed.
     checkin.updated_at = utcnow()
 
@@ -206,6 +211,34 @@ def _with_question(answer: RatingAnswer) -> RatingAnswer:
 
 def _practice_slugs() -> dict[int, str]:
     return {pid: slug for pid, slug in db.session.execute(select(Practice.id, Practice.slug))}
+
+
+def _apply_safety(checkin: CheckIn, data: CheckInData) -> None:
+    """The partner's answer to "Do you feel safe at home right now?".
+
+    Only a form that asked it changes it (a therapist's edit never does). An answer other
+    than "yes" that the therapist has not yet marked seen is never replaced by a later
+    "yes" or a blank: a partner may be made to send again, and the flag must stay until
+    the therapist has looked.
+    """
+    if not data.safety_asked:
+        return
+    flagged = checkin.safety_answer in ("unsure", "no") and checkin.safety_seen_at is None
+    if flagged and data.safety_answer in (None, "yes"):
+        if data.safety_note and data.safety_note not in checkin.safety_note:
+            checkin.safety_note = f"{checkin.safety_note}\n{data.safety_note}".strip()
+        return
+    if data.safety_answer in ("unsure", "no"):
+        # Sent again after the therapist saw it: a new answer to look at.
+        checkin.safety_seen_at, checkin.safety_seen_by_id = None, None
+    checkin.safety_answer = data.safety_answer
+    checkin.safety_note = data.safety_note
+
+
+def _safety_unchanged(checkin: CheckIn, data: CheckInData) -> bool:
+    return not data.safety_asked or (
+        checkin.safety_answer == data.safety_answer and checkin.safety_note == data.safety_note
+    )
 
 
 def _couple_of(couple_id: int) -> Couple:
@@ -756,7 +789,7 @@ def _save_from_link(link: CheckInLink, data: CheckInData) -> CheckIn:
     else:
         # A week's check-in keeps the date it was first sent on.
         data = replace(data, on_date=checkin.on_date)
-        if answers_of(checkin) == answers_from(data):
+        if answers_of(checkin) == answers_from(data) and _safety_unchanged(checkin, data):
             db.session.rollback()
             return checkin
         with db.session.no_autoflush:

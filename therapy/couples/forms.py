@@ -209,7 +209,8 @@ class CoupleForm(BaseForm):
         validators=[Optional(), Length(max=SAFETY_REASON_MAX)],
         filters=[strip],
         description="A few words. With the flag on, it shows at the top of every page "
-        "for this couple.",
+        "for this couple. It is a note only: suggestions and warnings follow the safety "
+        "screen on the couple's page.",
         render_kw=TEXT,
     )
 

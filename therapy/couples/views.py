@@ -26,6 +26,7 @@ from therapy.extensions import db
 from therapy.models import Couple, User
 from therapy.pagination import page_number
 from therapy.parsing import parse_id
+from therapy.safety import services as safety
 
 bp = Blueprint("couples", __name__, url_prefix="/couples")
 
@@ -103,6 +104,8 @@ def profile(couple_id: int) -> str:
         status_labels=services.STATUS_LABELS,
         living_labels=services.LIVING_LABELS,
         export_form=ExportForm(formdata=None),
+        safety=safety.couple_safety(couple),
+        question=safety.SAFETY_QUESTION,
     )
 
 

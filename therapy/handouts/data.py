@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from therapy.safety.help import HelpNow
+
 Tracking = Literal["none", "daily", "once"]
 Paper = Literal["A4", "Letter"]
 
@@ -52,6 +54,8 @@ class HandoutItem:
     who: str = ""
     # Days a week the plan asks for (1-7); None: as `tracking` says. The grid follows it.
     days: int | None = None
+    # One line saying what the pause word is, on exercises that require the pause plan.
+    pause_note: str = ""
 
     @property
     def is_explainer(self) -> bool:
@@ -105,6 +109,8 @@ class Handout:
     next_session_date: date | None = None
     paper: Paper = "A4"
     check_in_links: Sequence[CheckInLink] = field(default_factory=tuple)
+    # The practice's crisis line and contact details, printed on every handout.
+    help_now: HelpNow = field(default_factory=HelpNow)
 
     def __post_init__(self) -> None:
         if self.paper not in PAPER_CHOICES:

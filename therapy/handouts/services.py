@@ -29,6 +29,7 @@ from therapy.handouts.data import (
 from therapy.library import catalog, steps
 from therapy.models import Couple, Exercise, PracticeKind, SessionStatus, TherapySession, User
 from therapy.pdf import fonts
+from therapy.safety.services import help_now
 from therapy.sessions.services import get_session_or_404, snapshot_of
 
 STYLESHEET = "css/handout.css"
@@ -236,6 +237,24 @@ def is_situation(snapshot: Mapping[str, Any]) -> bool:
     return slug in {p.slug for p in catalog.load() if p.kind == PracticeKind.SITUATION.value}
 
 
+PAUSE_PLAN = "conflict-pause-plan"
+PAUSE_NOTE = (
+    "Your pause word is the word or sign you chose together in your pause plan. "
+    "Either of you can say it to stop, take a break apart, and come back when calm."
+)
+
+
+def requires_of(snapshot: Mapping[str, Any]) -> tuple[str, ...]:
+    """The exercise's prerequisites as planned; older snapshots ask the library data."""
+    if "requires" in snapshot:
+        return snapshot_texts(snapshot, "requires")
+    key = snapshot.get("key")
+    from therapy.library import catalog
+
+    found = next((e for p in catalog.load() for e in p.exercises if e.key == key), None)
+    return found.requires if found is not None else ()
+
+
 def item_from_snapshot(
     snapshot: Mapping[str, Any],
     *,
@@ -274,6 +293,8 @@ def item_from_snapshot(
         format=snapshot_text(snapshot, "format"),
         who=snapshot_text(snapshot, "who"),
         days=days,
+        # Structured: the exercise requires the pause plan, so it uses the pause word.
+        pause_note=PAUSE_NOTE if PAUSE_PLAN in requires_of(snapshot) else "",
     )
 
 
@@ -349,6 +370,7 @@ def _session_handout(
             for item in session.homework
         ),
         paper=paper_of(therapist),
+        help_now=help_now(),
     )
 
 
@@ -370,6 +392,7 @@ def handout_for_exercise(exercise: Exercise, therapist: User) -> Handout:
         therapist_name=therapist.display_name,
         items=(item_from_snapshot(snapshot_of(exercise)),),
         paper=paper_of(therapist),
+        help_now=help_now(),
     )
 
 

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from therapy.forms import BaseForm, WholeNumberField
+from therapy.library.catalog import SENSITIVE_KINDS
 from therapy.models import Practice
 from therapy.models.library import TITLE_MAX
 from therapy.text import lines
@@ -178,11 +179,15 @@ class ExerciseForm(BaseForm):
     roles = FieldList(FormField(RoleForm), min_entries=3, max_entries=3)
     involves_conflict = BooleanField("Works on a conflict")
     involves_vulnerability = BooleanField("Asks partners to share something vulnerable")
+    involves_control = BooleanField(
+        "Could be turned into a control tactic (schedules, whereabouts, lists of wishes, pauses)"
+    )
+    involves_touch = BooleanField("Involves physical closeness, affection or sex")
+    involves_betrayal = BooleanField("Touches an affair or other broken trust")
     stop_safely = TextAreaField(
         "How to stop safely",
         validators=[Optional(), Length(max=600)],
-        description="What to do if it turns into a fight. Needed for "
-        "conflict and vulnerability work.",
+        description="What to do if it turns into a fight. Needed whenever a risk below is ticked.",
         render_kw={"rows": 3},
     )
     prompts = TextAreaField(
@@ -208,9 +213,7 @@ class ExerciseForm(BaseForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        if (self.involves_conflict.data or self.involves_vulnerability.data) and not (
-            self.stop_safely.data or ""
-        ).strip():
+        if self.risk_tags() and not (self.stop_safely.data or "").strip():
             self.stop_safely.errors = [
                 *self.stop_safely.errors,
                 "Say how the couple can stop safely.",
@@ -222,6 +225,10 @@ class ExerciseForm(BaseForm):
                 role.does.errors = [*role.does.errors, "Give both the role and what they do."]
                 valid = False
         return valid
+
+    def risk_tags(self) -> list[str]:
+        """The ticked risk tags, in the library's vocabulary."""
+        return [kind for kind in SENSITIVE_KINDS if self[f"involves_{kind}"].data]
 
     def roles_data(self) -> list[dict[str, str]]:
         return [

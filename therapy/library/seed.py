@@ -50,6 +50,8 @@ def apply_builtin(exercise: Exercise, data: ExerciseData, practice: Practice) ->
     exercise.tracking = data.tracking
     exercise.involves_conflict = "conflict" in data.sensitive
     exercise.involves_vulnerability = "vulnerability" in data.sensitive
+    exercise.sensitive = list(data.sensitive)
+    exercise.requires = list(data.requires)
     exercise.steps = list(data.steps)
     exercise.roles = [{"name": r.name, "does": r.does} for r in data.roles]
     exercise.stop_safely = data.stop_safely

@@ -161,6 +161,15 @@ def get_custom_exercise_or_404(exercise_id: int) -> Exercise:
     return exercise
 
 
+def prerequisites(exercise: Exercise) -> list[Exercise]:
+    """The built-in exercises this one requires first, in the order its data names them."""
+    keys = list(exercise.requires or [])
+    if not keys:
+        return []
+    found = {e.key: e for e in db.session.scalars(select(Exercise).where(Exercise.key.in_(keys)))}
+    return [found[key] for key in keys if key in found]
+
+
 def is_starred(exercise: Exercise) -> bool:
     return bool(starred_ids([exercise.id]))
 
@@ -206,6 +215,9 @@ class ExerciseContent:
     apart_steps: list[Any] = field(default_factory=list)
     aloud_steps: list[Any] = field(default_factory=list)
     video_steps: list[Any] = field(default_factory=list)
+    # Risk tags (catalog.SENSITIVE_KINDS) and prerequisites, as on built-ins.
+    sensitive: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)
 
 
 def content_of(exercise: Exercise) -> ExerciseContent:
@@ -231,6 +243,8 @@ def content_of(exercise: Exercise) -> ExerciseContent:
         apart_steps=list(exercise.apart_steps),
         aloud_steps=list(exercise.aloud_steps),
         video_steps=list(exercise.video_steps),
+        sensitive=list(exercise.sensitive or []),
+        requires=list(exercise.requires or []),
     )
 
 

@@ -74,6 +74,7 @@ def show(exercise_id: int) -> str:
         exercise=exercise,
         starred=services.is_starred(exercise),
         variant_labels=VARIANT_LABELS,
+        do_first=services.prerequisites(exercise),
     )
 
 
@@ -112,6 +113,8 @@ def _form(exercise: Exercise | None = None) -> ExerciseForm:
         form.apart_steps.data = "\n".join(step_lines.to_lines(exercise.apart_steps))
         form.aloud_steps.data = "\n".join(step_lines.to_lines(exercise.aloud_steps))
         form.video_steps.data = "\n".join(step_lines.to_lines(exercise.video_steps))
+        for kind in ("control", "touch", "betrayal"):
+            form[f"involves_{kind}"].data = kind in (exercise.sensitive or [])
         for entry, role in zip(form.roles, [*exercise.roles, {}, {}, {}], strict=False):
             entry.form.name.data = role.get("name", "")
             entry.form.does.data = role.get("does", "")
@@ -134,6 +137,7 @@ def _content(form: ExerciseForm) -> services.ExerciseContent:
         tracking=form.tracking.data,
         involves_conflict=bool(form.involves_conflict.data),
         involves_vulnerability=bool(form.involves_vulnerability.data),
+        sensitive=form.risk_tags(),
         steps=step_lines.from_lines(lines(form.steps.data)),
         roles=form.roles_data(),
         stop_safely=(form.stop_safely.data or "").strip(),

@@ -43,6 +43,7 @@ from therapy.models.library import (
     Who,
 )
 from therapy.models.reassignment import CoupleReassignment
+from therapy.models.safety import SafetyScreen
 from therapy.models.session import (
     PlanItem,
     PlanTemplate,
@@ -98,6 +99,7 @@ __all__ = [
     "ReadMark",
     "RecoveryCode",
     "Role",
+    "SafetyScreen",
     "SessionStatus",
     "Setting",
     "ShareRole",

@@ -18,6 +18,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from therapy.models.base import Base, UTCDateTime, utcnow
 
+# The practice's crisis line and contact details, as printed for couples.
+CRISIS_LINE_MAX = 300
+CONTACT_MAX = 600
+
 PASSKEY_NAME_MAX = 60
 
 
@@ -97,12 +101,18 @@ class PasswordReset(Base):
 
 
 class PracticeSettings(Base):
-    """Practice-wide sign-in rules: one row, written by an administrator."""
+    """Practice-wide settings, one row written by an administrator: the sign-in rules, and
+    the crisis line, contact details and logo every couple-facing page and handout shows."""
 
     __tablename__ = "practice_settings"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     require_second_factor: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    crisis_line: Mapped[str] = mapped_column(String(CRISIS_LINE_MAX), default="")
+    contact: Mapped[str] = mapped_column(String(CONTACT_MAX), default="")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_type: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -60,6 +60,10 @@ class CheckIn(Base):
         CheckConstraint("entered_by IN ('therapist', 'partner')", name="entered_by_known"),
         # A unique index rather than a constraint: SQLite adds one without a table rebuild.
         Index("uq_checkins_link_id", "link_id", unique=True),
+        CheckConstraint(
+            "safety_answer IS NULL OR safety_answer IN ('yes', 'unsure', 'no')",
+            name="safety_answer_known",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -77,6 +81,14 @@ class CheckIn(Base):
     was_hard: Mapped[str] = mapped_column(Text, default="")
     was_hard_private: Mapped[bool] = mapped_column(Boolean, default=False)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The partner's private answer to "Do you feel safe at home right now?" ('yes',
+    # 'unsure', 'no'; empty when not asked or not answered) and an optional note. Always
+    # private: never shown to the other partner, in the couple view or a couple report.
+    # Anything but 'yes' flags the couple until the therapist marks it seen.
+    safety_answer: Mapped[str | None] = mapped_column(String(8))
+    safety_note: Mapped[str] = mapped_column(Text, default="")
+    safety_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    safety_seen_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -138,6 +138,11 @@ class Exercise(Base):
     tracking: Mapped[str] = mapped_column(String(8), default=Tracking.NONE.value)
     involves_conflict: Mapped[bool] = mapped_column(Boolean, default=False)
     involves_vulnerability: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Structured risk tags (catalog.SENSITIVE_KINDS): what warnings and suggestions read.
+    # involves_conflict and involves_vulnerability stay in step with the first two.
+    sensitive: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Keys of built-in exercises a couple should have done first (a pause plan, say).
+    requires: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Strings the couple reads, and {"therapist": "..."} steps only the therapist sees.
     steps: Mapped[list[Any]] = mapped_column(JSON)
     roles: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
@@ -172,7 +177,7 @@ class Exercise(Base):
 
     @property
     def is_sensitive(self) -> bool:
-        return self.involves_conflict or self.involves_vulnerability
+        return bool(self.sensitive) or self.involves_conflict or self.involves_vulnerability
 
     def variant_steps(self) -> dict[str, list[str | dict[str, str]]]:
         """The versions of the steps this exercise has besides the usual, by variant."""

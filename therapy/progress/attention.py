@@ -53,6 +53,9 @@ class Attention:
     couple_id: int
     label: str
     reasons: list[str] = field(default_factory=list)
+    # A partner's private answer that they may not feel safe: listed first, linked to the
+    # couple page, where the therapist marks it seen.
+    safety: list[str] = field(default_factory=list)
 
 
 def needing_attention(owner: User, now: datetime | None = None) -> list[Attention]:
@@ -91,8 +94,44 @@ def needing_attention(owner: User, now: datetime | None = None) -> list[Attentio
     _unread(ids, name, found)
     _sessions(owner, couples, found, now)
     result = [Attention(cid, couples[cid].label, reasons) for cid, reasons in found.items()]
-    result.sort(key=lambda a: (-len(a.reasons), a.label.casefold(), a.couple_id))
+    _safety(owner, name, result)
+    result.sort(key=lambda a: (not a.safety, -len(a.reasons), a.label.casefold(), a.couple_id))
     return result
+
+
+def _safety(owner: User, name, result: list[Attention]) -> None:  # type: ignore[no-untyped-def]
+    """Partners' private safety answers other than "yes", not yet seen: any couple not
+    archived (a paused couple's partner can still send), whatever else is found."""
+    from therapy.safety.services import SAFETY_ANSWERS, SAFETY_QUESTION
+
+    rows = db.session.execute(
+        select(
+            CheckIn.couple_id,
+            CheckIn.partner_role,
+            CheckIn.safety_answer,
+            CheckIn.on_date,
+            Couple.label,
+        )
+        .join(Couple, Couple.id == CheckIn.couple_id)
+        .where(
+            Couple.owner_id == owner.id,
+            Couple.archived_at.is_(None),
+            CheckIn.safety_answer.in_(("unsure", "no")),
+            CheckIn.safety_seen_at.is_(None),
+        )
+        .order_by(CheckIn.on_date.desc(), CheckIn.id.desc())
+    ).all()
+    by_id = {a.couple_id: a for a in result}
+    for couple_id, role, answer, on_date, label in rows:
+        entry = by_id.get(couple_id)
+        if entry is None:
+            entry = by_id[couple_id] = Attention(couple_id, label)
+            result.append(entry)
+        said = SAFETY_ANSWERS.get(answer or "", answer)
+        entry.safety.append(
+            f"{name(couple_id, role)} answered “{said}” to “{SAFETY_QUESTION}” "
+            f"({on_date:%d %b}). Only you see this; mark it seen on the couple's page."
+        )
 
 
 def _recent_checkins(ids: list[int]):  # type: ignore[no-untyped-def]

@@ -102,6 +102,10 @@ def _leave_out_private(rows: dict[str, list[dict[str, Any]]], role: str) -> dict
             if row[f"{question}_private"]:
                 row[question] = None
                 counts["texts"] += 1
+        # "Do you feel safe at home?" is always private to the partner who answered.
+        if row.get("safety_answer") or row.get("safety_note"):
+            row["safety_answer"], row["safety_note"] = None, ""
+            counts["texts"] += 1
     for table, kind in (("checkin_ratings", "ratings"), ("checkin_homework", "homework")):
         kept = []
         for row in rows.get(table, []):

@@ -38,6 +38,9 @@ TABLE_NOTES: dict[str, str] = {
     "outgoing_messages": "Emails Tandem queued or sent to the partners: to whom, subject, when, "
     "and whether it went. Not the text, which holds a link's secret until it is sent.",
     "message_schedules": "The couple's email schedule: which reminders, and when.",
+    "safety_screens": "The therapist's safety screens, every version: each partner seen alone "
+    "(when, by whom), the kind of conflict, injuries or threats, substance use, self-harm, "
+    "children at home, and a note.",
 }
 
 # Couple tables the export leaves out on purpose, and why (none today).

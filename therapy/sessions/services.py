@@ -19,6 +19,7 @@ from therapy.models import (
     LivingSituation,
     PlanItem,
     Practice,
+    SafetyScreen,
     SessionStatus,
     TherapySession,
     Variant,
@@ -71,6 +72,8 @@ def snapshot_of(exercise: Exercise) -> dict[str, Any]:
         "involves_conflict": exercise.involves_conflict,
         "involves_vulnerability": exercise.involves_vulnerability,
         # Strings for the couple, {"therapist": ...} for the therapist (library.steps).
+        "sensitive": list(exercise.sensitive or []),
+        "requires": list(exercise.requires or []),
         "steps": list(exercise.steps),
         # Other versions of the steps; the plan item's `variant` says which one prints.
         "variants": exercise.variant_steps(),
@@ -746,30 +749,6 @@ def typed_view(session: TherapySession, change: PlanChange) -> dict[int, ItemEdi
 
 # --- adding exercises, and what to warn about ------------------------------------------
 
-# Risk topics named in exercise cautions and in a couple's record; a match earns a warning.
-RISK_TOPICS: dict[str, tuple[str, ...]] = {
-    "violence or coercion": (
-        "violence",
-        "violent",
-        "abuse",
-        "coerc",
-        "threat",
-        "afraid",
-        "fear of",
-        "control",
-    ),
-    "an affair": ("affair", "infidel", "cheat", "unfaithful"),
-    "substance use": ("substance", "alcohol", "drinking", "drug", "addiction"),
-    "a partner planning to leave": (
-        "leave the relationship",
-        "planning to leave",
-        "separat",
-        "divorc",
-        "ending the relationship",
-    ),
-    "trauma": ("trauma",),
-}
-
 
 @dataclass(frozen=True)
 class SafetyWarning:
@@ -779,37 +758,19 @@ class SafetyWarning:
     cautions: list[str]
 
 
-def _topics(text: str) -> set[str]:
-    folded = text.casefold()
-    return {topic for topic, words in RISK_TOPICS.items() if any(w in folded for w in words)}
-
-
 def safety_warning(couple: Couple, exercise: Exercise) -> SafetyWarning | None:
-    """A warning when the couple's safety flag or record meets what the exercise cautions."""
-    reasons = []
-    kinds = [
-        k
-        for k, on in (
-            ("conflict work", exercise.involves_conflict),
-            ("sharing vulnerabilities", exercise.involves_vulnerability),
-        )
-        if on
-    ]
-    if couple.safety_flag and kinds:
-        reasons.append(
-            f"This couple has a safety flag ({couple.safety_reason or 'no reason recorded'}), "
-            f"and this exercise involves {' and '.join(kinds)}."
-        )
-    record = " ".join(
-        [
-            couple.presenting_concerns or "",
-            couple.safety_reason or "",
-            *(tag.name for tag in couple.tags),
-        ]
+    """A warning when the couple's safety screen meets one of the exercise's risk tags.
+
+    Reads the structured screen and tags only (therapy/safety/rules.py); no free text.
+    """
+    from therapy.safety import rules
+    from therapy.safety.services import latest_screen, partner_unsafe
+
+    reasons = rules.warnings_for(
+        latest_screen(couple.id),
+        list(exercise.sensitive or []),
+        partner_unsafe=partner_unsafe(couple.id),
     )
-    shared = _topics(" ".join(exercise.cautions)) & _topics(record)
-    for topic in sorted(shared):
-        reasons.append(f"Its cautions mention {topic}, and so does this couple's record.")
     if not reasons:
         return None
     return SafetyWarning(reasons=reasons, cautions=list(exercise.cautions))
@@ -908,6 +869,72 @@ class Suggestion:
     reason: str
 
 
+@dataclass(frozen=True)
+class SafetyCheck:
+    """Something to do before any exercise: see each partner alone."""
+
+    title: str
+    reason: str
+
+
+# A rating this low on the vulnerability practice ("How safe did it feel to share ...?")
+# calls for a check with each partner, not more sharing.
+LOW_SHARING = 3
+SHARING_PRACTICE = "vulnerability"
+
+
+@dataclass(frozen=True)
+class SafetyContext:
+    """What the suggestions and the builder know about this couple's safety."""
+
+    status: str  # rules.Status
+    blocked: frozenset[str]  # risk tags never suggested
+    check: SafetyCheck | None
+    screen: SafetyScreen | None = None
+    partner_unsafe: bool = False
+
+
+def safety_context(couple: Couple) -> SafetyContext:
+    """The screen, a partner's unseen safety answer and a low sharing rating, combined."""
+    from therapy.checkins.services import latest_week
+    from therapy.safety import rules
+    from therapy.safety.services import latest_screen, unseen_safety_answers
+
+    screen = latest_screen(couple.id)
+    unsafe = unseen_safety_answers([couple.id])
+    blocked = set(rules.blocked_tags(screen, partner_unsafe=bool(unsafe)))
+    reasons = []
+    if unsafe:
+        reasons.append("A partner said privately they may not feel safe at home.")
+    low = [
+        checkin.partner_role
+        for checkin in latest_week(couple)
+        for rating in checkin.ratings
+        if rating.practice.slug == SHARING_PRACTICE
+        and rating.value is not None
+        and rating.value <= LOW_SHARING
+    ]
+    if low:
+        reasons.append(
+            f"A partner rated how safe it felt to share at {LOW_SHARING} or lower this week."
+        )
+        blocked.add("vulnerability")
+    check = None
+    if reasons:
+        check = SafetyCheck(
+            "Meet each partner alone",
+            " ".join(reasons) + " Check on safety with each of them, one at a time, "
+            "before more sharing or conflict work.",
+        )
+    return SafetyContext(
+        rules.status(screen, partner_unsafe=bool(unsafe)).value,
+        frozenset(blocked),
+        check,
+        screen,
+        bool(unsafe),
+    )
+
+
 def practice_priorities(session: TherapySession, couple: Couple) -> list[tuple[Practice, str]]:
     """Practices to suggest from, most needed first, each with the reason shown.
 
@@ -922,8 +949,130 @@ def practice_priorities(session: TherapySession, couple: Couple) -> list[tuple[P
     return [(practice, f"{practice.name}: a focus of this session") for practice in session.focus]
 
 
-def suggestions(session: TherapySession, couple: Couple, *, limit: int = 6) -> list[Suggestion]:
-    """Exercises from the practices that need it most, skipping those used lately."""
+def done_keys(session: TherapySession) -> set[str]:
+    """Keys of exercises in this plan or the plan of any earlier (not cancelled) session."""
+    earlier = select(TherapySession.id).where(
+        TherapySession.couple_id == session.couple_id,
+        TherapySession.status != SessionStatus.CANCELLED.value,
+        TherapySession.number < session.number,
+    )
+    keys = db.session.scalars(
+        select(Exercise.key)
+        .join(PlanItem, PlanItem.exercise_id == Exercise.id)
+        .where(PlanItem.session_id.in_(earlier.scalar_subquery()), Exercise.key.is_not(None))
+    )
+    here = {str(item.snapshot.get("key")) for item in session.items if item.snapshot.get("key")}
+    return {key for key in keys if key} | here
+
+
+def missing_prerequisites(
+    session: TherapySession, have: set[str] | None = None
+) -> dict[int, list[str]]:
+    """Per plan item, the titles of exercises it requires that no plan has yet
+    (`have`: done_keys(session), when the caller already has it)."""
+    wanted = {
+        item.id: [str(key) for key in item.snapshot.get("requires") or []] for item in session.items
+    }
+    if not any(wanted.values()):
+        return {}
+    have = done_keys(session) if have is None else have
+    keys = {key for keys in wanted.values() for key in keys if key not in have}
+    titles: dict[str | None, str] = {
+        key: title
+        for key, title in db.session.execute(
+            select(Exercise.key, Exercise.title).where(Exercise.key.in_(keys))
+        )
+    }
+    return {
+        item_id: [titles.get(key, key) for key in keys if key not in have]
+        for item_id, keys in wanted.items()
+        if any(key not in have for key in keys)
+    }
+
+
+def item_tags(item: PlanItem) -> list[str]:
+    """A plan item's risk tags as planned (older snapshots carry only the two flags)."""
+    snapshot = item.snapshot
+    if "sensitive" in snapshot:
+        return [str(tag) for tag in snapshot.get("sensitive") or []]
+    return [
+        tag
+        for tag, flag in (
+            ("conflict", "involves_conflict"),
+            ("vulnerability", "involves_vulnerability"),
+        )
+        if snapshot.get(flag)
+    ]
+
+
+def plan_warnings(session: TherapySession, safety: SafetyContext) -> dict[int, list[str]]:
+    """Per plan item, what the couple's safety screen says against its risk tags."""
+    from therapy.safety import rules
+
+    found = {
+        item.id: rules.warnings_for(
+            safety.screen, item_tags(item), partner_unsafe=safety.partner_unsafe
+        )
+        for item in session.items
+    }
+    return {item_id: reasons for item_id, reasons in found.items() if reasons}
+
+
+def _is_blocked(exercise: Exercise, blocked: frozenset[str]) -> bool:
+    return any(tag in blocked for tag in exercise.sensitive or [])
+
+
+def _with_prerequisites(
+    chosen: list[Suggestion], have: set[str], blocked: frozenset[str]
+) -> list[Suggestion]:
+    """Each suggestion after the exercises it requires (unless done in an earlier plan)."""
+    from therapy.library.services import visible_to_me
+
+    needed = {key for s in chosen for key in s.exercise.requires or [] if key not in have}
+    found = {
+        e.key: e
+        for e in db.session.scalars(
+            select(Exercise).where(
+                Exercise.key.in_(needed), Exercise.archived_at.is_(None), visible_to_me()
+            )
+        )
+    }
+    ordered: list[Suggestion] = []
+    placed: set[int] = set()
+    for suggestion in chosen:
+        for key in suggestion.exercise.requires or []:
+            first = found.get(key)
+            if key in have or first is None or first.id in placed:
+                continue
+            if _is_blocked(first, blocked):
+                break
+            reason = f"Do first: needed before “{suggestion.exercise.title}”"
+            ordered.append(Suggestion(first, reason))
+            placed.add(first.id)
+        else:
+            if suggestion.exercise.id not in placed:
+                ordered.append(suggestion)
+                placed.add(suggestion.exercise.id)
+    return ordered
+
+
+def suggestions(
+    session: TherapySession,
+    couple: Couple,
+    *,
+    limit: int = 6,
+    safety: SafetyContext | None = None,
+    have: set[str] | None = None,
+) -> list[Suggestion]:
+    """Exercises from the practices that need it most, safest first.
+
+    Exercises whose risk tags the couple's safety screen rules out are never suggested;
+    until the couple is screened, exercises with any risk tag come after the rest; and
+    an exercise comes after the ones it requires (unless done in an earlier session).
+    """
+    from therapy.safety.rules import Status
+
+    safety = safety or safety_context(couple)
     priorities = practice_priorities(session, couple)
     if not priorities:
         return []
@@ -955,13 +1104,20 @@ def suggestions(session: TherapySession, couple: Couple, *, limit: int = 6) -> l
     # Round-robin over the practices, in priority order, so each gets a turn.
     by_practice: dict[int, list[Exercise]] = {}
     for exercise in candidates:
-        by_practice.setdefault(exercise.practice_id, []).append(exercise)
+        if not _is_blocked(exercise, safety.blocked):
+            by_practice.setdefault(exercise.practice_id, []).append(exercise)
     chosen: list[Suggestion] = []
     while len(chosen) < limit and any(by_practice.values()):
         for practice_id in sorted(by_practice, key=rank.__getitem__):
             if by_practice[practice_id] and len(chosen) < limit:
                 chosen.append(Suggestion(by_practice[practice_id].pop(0), reasons[practice_id]))
-    return chosen
+    have = done_keys(session) if have is None else have
+    ordered = _with_prerequisites(chosen, have, safety.blocked)
+    if safety.status != Status.SCREENED.value:
+        # Not yet screened: nothing with a risk tag before the exercises without one
+        # (a stable sort, so prerequisites stay ahead of what needs them).
+        ordered.sort(key=lambda s: bool(s.exercise.sensitive))
+    return ordered[:limit]
 
 
 # --- the dashboard ---------------------------------------------------------------------

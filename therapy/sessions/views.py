@@ -127,7 +127,7 @@ def _start_from(session: TherapySession, source: str) -> int:
 # --- the plan builder ----------------------------------------------------------------------
 
 
-def _picker(session: TherapySession, couple: Couple) -> dict[str, Any]:
+def _picker(session: TherapySession, couple: Couple, safety: Any, have: set[str]) -> dict[str, Any]:
     all_practices = library.practices()
     form = LibrarySearchForm(request.args)
     form.practice.choices = practice_options(all_practices, blank="All practices and situations")
@@ -142,12 +142,13 @@ def _picker(session: TherapySession, couple: Couple) -> dict[str, Any]:
             starred_first=True,
         )
     results = db.session.scalars(library.library_statement(query).limit(PICKER_SIZE)).all()
-    suggested = services.suggestions(session, couple)
+    suggested = services.suggestions(session, couple, safety=safety, have=have)
     shown = [e.id for e in results] + [s.exercise.id for s in suggested]
     return {
         "picker_form": form,
         "results": results,
         "suggested": suggested,
+        "safety_state": safety,
         "stars": library.starred_ids(shown),
         "searching": bool(
             query.text or query.practice or query.max_minutes or query.setting or query.who
@@ -169,6 +170,9 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
     place = {item_id: n for n, item_id in enumerate(extra.pop("order", None) or [])}
     # After a failed check, the record of what the posting page showed travels on.
     details_shown = extra.pop("details_shown", None) or services.details_of(session).values()
+    # What the couple's safety and earlier plans say, read once for the whole page.
+    safety = services.safety_context(couple)
+    have = services.done_keys(session)
     context = {
         "session": session,
         "plan_items": sorted(session.items, key=lambda item: place.get(item.id, len(place))),
@@ -179,6 +183,9 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
         "details": details,
         "templates": templates,
         "has_previous": services.has_previous_plan(session),
+        "do_first": services.missing_prerequisites(session, have),
+        "item_tags": services.item_tags,
+        "item_warnings": services.plan_warnings(session, safety),
         "template_form": TemplateForm(formdata=None),
         "picker_query": "&".join(
             f"{key}={quote(value)}"
@@ -186,7 +193,7 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
             if key in PICKER_ARGS
         )[:2000],
         "own_flash": True,
-        **_picker(session, couple),
+        **_picker(session, couple, safety, have),
         **extra,
     }
     return render_template("sessions/builder.html", **context), status
