@@ -190,7 +190,7 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
     return render_template("sessions/builder.html", **context), status
 
 
-def _back(session: TherapySession, moved: str = "") -> Response:
+def _back(session: TherapySession, moved: str = "", added: int | None = None) -> Response:
     """Back to the builder, keeping the picker's search (and where focus should land)."""
     # The picker's query string comes back from the form: rebuild it from its own
     # arguments, so nothing else (a line break, a header) reaches the Location.
@@ -198,6 +198,8 @@ def _back(session: TherapySession, moved: str = "") -> Response:
     args = [(key, value) for key, value in picker if key in PICKER_ARGS]
     if moved:
         args.append(("moved", moved))
+    if added:
+        args.append(("added", str(added)))
     target = url_for("sessions.builder", session_id=session.id)
     return redirect(f"{target}?{urlencode(args)}" if args else target)
 
@@ -211,6 +213,8 @@ def builder(session_id: int) -> tuple[str, int]:
         services.get_session_or_404(session_id),
         moved=moved,
         move_dir=direction if direction in ("up", "down") else None,
+        # After "Add", focus goes to the new exercise's minutes, not the top of the page.
+        added=parse_id(request.args.get("added")),
     )
 
 
@@ -300,14 +304,14 @@ def add_item(session_id: int) -> Response | tuple[str, int]:
     if warning is not None and request.form.get("confirm") != "yes":
         return render_builder(session, safety=warning, pending=exercise)
     try:
-        services.add_item(session, exercise)
+        item = services.add_item(session, exercise)
     except ValueError as error:
         return render_builder(session, status=422, plan_error=str(error))
     services.touch(session)
     db.session.commit()
     prepare_session_handout(session.id)
     flash(f"Added “{exercise.title}”.", "success")
-    return _back(session)
+    return _back(session, added=item.id)
 
 
 @bp.post("/sessions/<int:session_id>/details")
