@@ -332,6 +332,12 @@ def details(session_id: int) -> Response | tuple[str, int]:
         status=form.status.data or session.status,
         focus=tuple(p for p in library.practices() if p.id in (form.focus.data or [])),
     )
+    becomes_held = typed.status == SessionStatus.HELD.value != session.status
+    future = _held_ahead(typed.starts_at) if becomes_held else None
+    if future is not None:
+        return render_builder(
+            session, details_form=form, details_open=True, details_shown=shown, future=future
+        )
     result = services.save_details(session, typed, shown)
     if result.conflicts:
         db.session.rollback()
@@ -410,19 +416,24 @@ def notes(session_id: int) -> str | Response | tuple[str, int]:
     if not writing:
         form.set_shown(session)
     conflicts: list[Any] = []
+    future: datetime | None = None
     if form.validate_on_submit():
         held = request.form.get("action") == "held"
-        result = services.save_notes(
-            session, form.typed(), form.shown(), version=form.version.data or "", held=held
-        )
-        if not result.conflicts:
-            if held:
-                prepare_session_handout(session.id)
-            _flash_notes_saved(session, result, held=held)
-            return redirect(url_for("sessions.notes", session_id=session.id))
-        conflicts = result.conflicts
-        form.show(result.show)
-        form.set_shown(session)
+        future = _held_ahead(session.starts_at) if held else None
+        # Marking held a session that has not happened yet is most likely a slip: ask
+        # first and save nothing meanwhile (the typed notes are shown again, not lost).
+        if future is None:
+            result = services.save_notes(
+                session, form.typed(), form.shown(), version=form.version.data or "", held=held
+            )
+            if not result.conflicts:
+                if held:
+                    prepare_session_handout(session.id)
+                _flash_notes_saved(session, result, held=held)
+                return redirect(url_for("sessions.notes", session_id=session.id))
+            conflicts = result.conflicts
+            form.show(result.show)
+            form.set_shown(session)
     page = render_template(
         "sessions/notes.html",
         form=form,
@@ -431,8 +442,16 @@ def notes(session_id: int) -> str | Response | tuple[str, int]:
         conflicts=conflicts,
         statuses=STATUS_LABELS,
         held=SessionStatus.HELD.value,
+        future=future,
     )
     return (page, 409) if conflicts else page
+
+
+def _held_ahead(starts_at: datetime | None) -> datetime | None:
+    """The session's date when it is still to come and the form has not confirmed it."""
+    if starts_at is None or starts_at <= utcnow() or request.form.get("confirm_future") == "yes":
+        return None
+    return starts_at
 
 
 def _flash_notes_saved(
