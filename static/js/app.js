@@ -36,6 +36,44 @@ function enablePlanSorting(root) {
   });
 }
 
+// Time zones. A form that creates an account fills in this browser's zone
+// (data-browser-zone="fill"); the account page offers it when it differs from the saved
+// one (data-browser-zone="offer"). The server checks the name against the zones it knows.
+function browserZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch {
+    return "";
+  }
+}
+
+function useBrowserZone() {
+  const zone = browserZone();
+  document.querySelectorAll("select[data-browser-zone]").forEach((select) => {
+    if (!zone || ![...select.options].some((option) => option.value === zone)) {
+      return;
+    }
+    if (select.dataset.browserZone === "fill") {
+      select.value = zone;
+      return;
+    }
+    const offer = document.getElementById("zone-offer");
+    if (!offer || select.value === zone) {
+      return;
+    }
+    offer.querySelectorAll(".zone-offer-browser").forEach((name) => {
+      name.textContent = zone;
+    });
+    offer.querySelector(".zone-offer-use").addEventListener("click", () => {
+      select.value = zone;
+      select.form.requestSubmit();
+    });
+    offer.hidden = false;
+  });
+}
+
+useBrowserZone();
+
 // Plan builder: the minutes total follows what is typed, before the plan is saved. Only
 // exercises done in the session count (homework is done at home), as on the server.
 function updatePlanTotal() {

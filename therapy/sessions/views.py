@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -68,12 +68,7 @@ def new(couple_id: int) -> str | Response:
     form = NewSessionForm()
     if request.method == "GET":
         form.minutes.data = couple.default_session_minutes
-        # A week from now at the next full hour: the usual rhythm, easy to change.
-        soon = timeutil.to_local(utcnow()) + timedelta(days=7, hours=1)
-        form.date.data, form.time.data = (
-            soon.date(),
-            soon.time().replace(minute=0, second=0, microsecond=0),
-        )
+        form.date.data, form.time.data = suggested_start(timeutil.to_local(utcnow()))
     form.status.choices = _status_choices(new=True)
     form.focus.choices = _focus_choices()
     templates = _my_templates()
@@ -98,6 +93,21 @@ def new(couple_id: int) -> str | Response:
         )
         return redirect(url_for("sessions.builder", session_id=session.id))
     return render_template("sessions/new.html", form=form, couple=couple)
+
+
+# New sessions are suggested within working hours, in the therapist's own zone.
+DAY_STARTS, DAY_ENDS = 9, 18
+
+
+def suggested_start(now: datetime) -> tuple[date, time]:
+    """A week from `now` (local) at the next full hour: the usual rhythm, easy to change;
+    before the working day its start, after it the next day's start."""
+    soon = now + timedelta(days=7, hours=1)
+    if soon.hour < DAY_STARTS:
+        return soon.date(), time(DAY_STARTS)
+    if soon.hour >= DAY_ENDS:
+        return soon.date() + timedelta(days=1), time(DAY_STARTS)
+    return soon.date(), time(soon.hour)
 
 
 def _visible_exercises(ids: list[int]) -> dict[int, Exercise]:
