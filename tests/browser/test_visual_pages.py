@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, LAPTOP, PHONE, LiveServer
+from tests.browser.conftest import LAPTOP, PHONE, LiveServer
 from tests.conftest import build_app
 from tests.visual import compare, world
 from therapy.extensions import db
@@ -29,11 +29,9 @@ VIEWPORTS = {"laptop": LAPTOP, "phone": PHONE}
 
 @pytest.fixture(scope="module")
 def practice(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+    browser: Any, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, world.World, dict[str, Any]]]:
     """The practice on a live server, and a signed-in browser state, clock frozen."""
-    from playwright.sync_api import sync_playwright
-
     folder = tmp_path_factory.mktemp("visual-pages")
     target = folder / "tandem.sqlite"
     shutil.copy(sqlite_template, target)
@@ -42,13 +40,8 @@ def practice(
     with world.frozen_clock():
         app = build_app(f"sqlite:///{target}", folder / "instance")
         built = world.build(app)
-        with LiveServer(app) as live, sync_playwright() as playwright:
-            from tests.browser.conftest import CHROMIUM_ARGS
-
-            chromium = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
-            context = chromium.new_context(base_url=live.url, viewport=LAPTOP)
+        with LiveServer(app) as live:
+            context = browser.new_context(base_url=live.url, viewport=LAPTOP)
             page = context.new_page()
             page.goto("/login")
             page.get_by_label("Email").fill(built.email)
@@ -57,8 +50,7 @@ def practice(
             page.wait_for_url("**/")
             state = context.storage_state()
             context.close()
-            yield live, built, {"browser": chromium, "state": state}
-            chromium.close()
+            yield live, built, {"browser": browser, "state": state}
     monkeypatch.undo()
     with app.app_context():
         db.engine.dispose()
