@@ -51,19 +51,22 @@ def zbar(image: Image.Image) -> list[Found]:
 
 
 def opencv(image: Image.Image) -> list[Found]:
+    """OpenCV's detectors: the ArUco-based one (steadier on a whole printed page), then the
+    classic one. The classic detector alone misses about one clean code in twenty-five on
+    a full page at 150 dpi (a contour in the data taken for a finder pattern)."""
     import cv2
 
     pixels = np.array(image.convert("L"))
-    detector = cv2.QRCodeDetector()
-    ok, texts, corners, _ = detector.detectAndDecodeMulti(pixels)
-    if not ok:
-        return []
-    found = []
-    for text, quad in zip(texts, corners, strict=True):
-        if text:
-            width, height = _extent([(float(x), float(y)) for x, y in quad])
-            found.append(Found(text, width, height))
-    return found
+    for detector in (cv2.QRCodeDetectorAruco(), cv2.QRCodeDetector()):
+        ok, texts, corners, _ = detector.detectAndDecodeMulti(pixels)
+        found = []
+        for text, quad in zip(texts if ok else (), corners if ok else (), strict=True):
+            if text:
+                width, height = _extent([(float(x), float(y)) for x, y in quad])
+                found.append(Found(text, width, height))
+        if found:
+            return found
+    return []
 
 
 DECODERS = {"zbar": zbar, "opencv": opencv}
