@@ -56,9 +56,9 @@ def frozen_clock(start: datetime = FROZEN) -> Iterator[None]:
         yield
 
 
-def fixed_tokens(monkeypatch: Any) -> None:
+def fixed_tokens(monkeypatch: Any, start: int = 1) -> None:
     """Check-in link tokens from a fixed sequence, so QR codes print the same every run."""
-    counter = itertools.count(1)
+    counter = itertools.count(start)
     monkeypatch.setattr(
         checkins, "new_token", lambda: f"VisualCheckToken{next(counter):02d}".ljust(43, "x")
     )
