@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.progress_helpers import add_checkin, held_session
+from tests.progress_helpers import add_checkin, add_score, held_session
 from tests.test_charts import marks, plot_width, svg_of, svg_tree
 from therapy import pdf
 
@@ -23,6 +23,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 # Swings of 4+ points from week to week: reliable changes to ring.
 A_RATINGS = (2, 8, 3, 9, 4, 9)
 B_RATINGS = (5, 5, 6, 6, 5, 6)
+# CSI-4 item scores: partner A's total swings across the 13.5 cut-off.
+CSI_A = ((2, 2, 2, 2), (5, 4, 4, 4), (3, 3, 2, 2), (5, 5, 4, 4), (2, 2, 2, 2), (5, 4, 4, 4))
+CSI_B = ((3, 3, 3, 3),) * 6
 
 
 @pytest.fixture
@@ -35,8 +38,10 @@ def history(app, therapist, make_couple, library):
         for n in range(weeks):
             day = today - timedelta(weeks=weeks - 1 - n)
             add_checkin(app, couple, "a", day, A_RATINGS[n], homework=["partly"])
+            add_score(app, couple, "a", day, CSI_A[n])
             if both:
                 add_checkin(app, couple, "b", day, B_RATINGS[n], homework=["not"])
+                add_score(app, couple, "b", day, CSI_B[n])
         return couple
 
     return build
@@ -173,6 +178,18 @@ def test_progress_page_charts_draw_what_legend_and_table_name(history, logged_in
         assert counts == (weeks, weeks if both else 0, weeks if both else 0), where
         check_points_match_table(svg, counts, where)
     check_homework(charts["homework"], f"page, homework, {weeks} weeks")
+    check_measure(charts["csi-4"], weeks, f"page, CSI-4, {weeks} weeks")
+
+
+def check_measure(section: str, weeks: int, where: str) -> None:
+    """The CSI-4 chart: its own legend, with the cut-off line whenever there are scores."""
+    if not weeks:
+        assert "No answers in this period." in section and "<img" not in section
+        return
+    svg = image_of(section)
+    legend = legend_items(section)
+    assert any(item.startswith("Cut-off at 13.5") for item in legend), (where, legend)
+    check_line_chart(svg, legend, ("Zoë", "Łukasz"), where)
 
 
 @pytest.mark.parametrize("for_couple", [False, True], ids=["therapist", "couple"])
@@ -213,6 +230,7 @@ def test_report_charts_draw_what_their_legends_name(
             assert f"Zoë: {weeks} week" in summary
             assert ("Łukasz:" in summary) == both
     check_homework(charts["homework"], f"report, homework, {weeks} weeks")
+    check_measure(charts["csi-4"], weeks, f"report, CSI-4, {weeks} weeks")
 
 
 def check_line_chart_shared(svg: str, legend: list[str], where: str) -> None:
