@@ -100,7 +100,8 @@ def test_a_new_session_is_suggested_at_a_working_hour_in_the_therapists_zone(
 
 
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo", "Europe/London"])
-def test_demo_sessions_sit_at_daytime_hours_in_the_therapists_zone(make_app, zone):
+def test_demo_sessions_sit_at_daytime_hours_in_the_therapists_zone(app, make_app, zone):
+    # (`app` empties the PostgreSQL database afterwards, for the next zone's run.)
     app = make_app(DEFAULT_TIMEZONE=zone)
     moment = datetime(2026, 3, 4, 23, 0, tzinfo=UTC)
     with time_machine.travel(moment, tick=True), app.app_context():
