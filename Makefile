@@ -6,7 +6,8 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run serve test lint types pytest bench vendor chromium poppler wrk clean
+.PHONY: run serve test lint types pytest bench vendor chromium poppler zbar optipng wrk clean \
+	visual-baselines
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,20 @@ poppler:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends poppler-utils; }
 
+# The QR code tests decode every printed code with zbar (pyzbar loads Debian's libzbar0).
+zbar:
+	@ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0' || { \
+	  echo "Installing Debian's libzbar0 for the QR code tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends libzbar0; }
+
+# Baseline images are squeezed with optipng when it is there (it only makes them smaller).
+optipng:
+	@command -v optipng >/dev/null 2>&1 || { \
+	  echo "Installing Debian's optipng to keep the visual baselines small"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends optipng; }
+
 # The server benchmark loads gunicorn with Debian's wrk; install it when missing.
 wrk:
 	@command -v wrk >/dev/null 2>&1 || { \
@@ -57,8 +72,13 @@ lint: $(VENV)/.installed-dev
 types: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-dev chromium poppler
+pytest: $(VENV)/.installed-dev chromium poppler zbar
 	$(BIN)/pytest
+
+# Rewrite the screenshots and PDF page images in tests/visual/baselines/ from what the app
+# draws now. Only this target writes them; look at `git diff --stat` and the images first.
+visual-baselines: $(VENV)/.installed-dev chromium poppler optipng
+	TANDEM_UPDATE_BASELINES=1 $(BIN)/pytest -n 0 tests/visual tests/browser/test_visual_pages.py
 
 # A practice server's way of serving: gunicorn with gunicorn.conf.py, against DATABASE_URL
 # and REDIS_URL from the environment (TANDEM_ENV, SECRET_KEY, TANDEM_TRUSTED_HOSTS too).

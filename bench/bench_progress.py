@@ -6,6 +6,7 @@ each week (the worst case for the charts: most weeks are ringed as reliable chan
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date, timedelta
 from random import Random
@@ -13,6 +14,7 @@ from random import Random
 from sqlalchemy import insert, select
 
 from bench.harness import bench_app, counting_queries, report, timings
+from therapy import pdf
 from therapy.auth import services
 from therapy.checkins.services import practices
 from therapy.couples import services as couples
@@ -128,6 +130,30 @@ def main() -> None:
         response = client.post("/login", data={"email": "bench@example.com", "password": PASSWORD})
         assert response.status_code == 302
         start = (date.today() - timedelta(weeks=WEEKS)).isoformat()
+        # The first export after the process started (nothing drawn, laid out or cached
+        # yet): 2 years, or 6 months with BENCH_FIRST_REPORT=6m (one per process: run it
+        # again for the other). BENCH_WARM_UP=1 first starts the render process as gunicorn
+        # does when a worker boots (gunicorn.conf.py); without it, as `flask run` starts.
+        # BENCH_FIRST_ONLY=1 stops after this figure.
+        span = os.environ.get("BENCH_FIRST_REPORT", "2y")
+        since = start if span == "2y" else (date.today() - timedelta(weeks=26)).isoformat()
+        warm = os.environ.get("BENCH_WARM_UP") == "1"
+        if warm:
+            thread = pdf.warm_up(app)
+            if thread is not None:
+                thread.join()
+        started = time.perf_counter()
+        response = client.post(
+            f"/couples/{couple_id}/report.pdf",
+            data={"start": since, "end": date.today().isoformat(), "summary": "First"},
+        )
+        assert response.status_code == 200
+        first = (time.perf_counter() - started) * 1000
+        label = "2 years" if span == "2y" else "last 6 months"
+        how = "render process warmed up at boot" if warm else "no warm-up"
+        print(f"   report PDF, {label}, first export after start ({how}): {first:.0f} ms")
+        if os.environ.get("BENCH_FIRST_ONLY") == "1":
+            return
         pages = [
             (f"/couples/{couple_id}/progress", "last 6 months"),
             (f"/couples/{couple_id}/progress?start={start}", "all 2 years"),

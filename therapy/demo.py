@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 
 from flask import current_app
 from sqlalchemy import func, select
 
+from therapy import timeutil
 from therapy.auth import services
 from therapy.auth.passwords import hash_password
 from therapy.checkins import questions
@@ -21,6 +22,8 @@ from therapy.models import Couple, User
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_NAME = "Dr. Robin Demo"
+# Demo sessions sit at these local times, one per couple in turn.
+DEMO_HOURS = (time(9), time(10, 30), time(13), time(14, 30), time(16))
 # Short common words; four of them drawn from a keyed hash make a stable, unguessable password.
 WORDS = [
     "amber",
@@ -404,13 +407,18 @@ def seed_sessions(user: User, per_couple: int) -> int:
         )
         if has_sessions:
             continue
-        now = utcnow().replace(minute=0, second=0, microsecond=0)
-        # Past sessions weekly, then (for active couples) one coming up.
+        # Past sessions weekly, then (for active couples) one coming up in the next days;
+        # each couple at its own daytime hour in the therapist's zone.
+        zone = timeutil.zone(user.timezone)
+        today = utcnow().astimezone(zone).date()
+        hour = DEMO_HOURS[index % len(DEMO_HOURS)]
         upcoming = couple.status == CoupleStatus.ACTIVE.value
         for n in range(per_couple):
             weeks_ago = per_couple - n - (1 if upcoming else 0)
-            starts_at = now - timedelta(weeks=weeks_ago, hours=(index % 5) * 2)
-            future = starts_at > now
+            future = weeks_ago <= 0
+            ahead = timedelta(days=1 + index % 5)
+            day = today + ahead if future else today - timedelta(weeks=weeks_ago)
+            starts_at = datetime.combine(day, hour, tzinfo=zone).astimezone(UTC)
             session = sessions.create_session(
                 couple,
                 starts_at=starts_at,

@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
-from therapy.auth.forms import EMAIL_MAX, NAME_MAX, PASSWORD_FIELD_MAX, StrongPassword
+from therapy.auth.forms import EMAIL_MAX, NAME_MAX, PASSWORD_FIELD_MAX, StrongPassword, zone_field
 from therapy.forms import BaseForm
 from therapy.models.reassignment import REASON_MAX
 from therapy.parsing import BoundedDateField
@@ -45,6 +45,7 @@ class NewTherapistForm(BaseForm):
         validators=[InputRequired(), EqualTo("password", message="The passwords differ.")],
         render_kw={"autocomplete": "new-password"},
     )
+    timezone = zone_field("Their session times are shown in this zone; they can change it.")
 
 
 class ReassignForm(BaseForm):

@@ -46,16 +46,23 @@ def _therapists_page(form: NewTherapistForm) -> str:
 
 @bp.get("/therapists")
 def therapists() -> str:
-    return _therapists_page(NewTherapistForm())
+    form = NewTherapistForm()
+    # The administrator's own zone until the browser fills in its own.
+    form.timezone.data = current_user.timezone
+    return _therapists_page(form)
 
 
 @bp.post("/therapists")
 def create_therapist() -> str | Response:
     form = NewTherapistForm()
+    form.timezone.render_kw = {}  # shown again after a mistake: keep the zone as chosen
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
-                form.email.data or "", form.display_name.data or "", form.password.data or ""
+                form.email.data or "",
+                form.display_name.data or "",
+                form.password.data or "",
+                timezone=form.timezone.data or "",
             )
         except accounts.AccountExists:
             form.email.errors = ["An account with this email already exists."]

@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from flask import current_app
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -62,6 +63,41 @@ class LoginForm(BaseForm):
     submit = SubmitField("Sign in")
 
 
+@cache
+def timezone_choices() -> list[SelectChoice]:
+    """IANA zones grouped by region, as the browser shows them in a select."""
+    names = sorted(
+        name
+        for name in available_timezones()
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/"))
+    )
+    return [SelectChoice("UTC", "UTC")] + [
+        SelectChoice(name, name.split("/", 1)[1].replace("_", " "), optgroup=name.split("/")[0])
+        for name in names
+    ]
+
+
+def known_zone(form: FlaskForm, field: Any) -> None:
+    """A zone name Python's zoneinfo knows (one of the choices), whatever a browser sent."""
+    if field.data not in {choice.value for choice in timezone_choices()}:
+        raise ValidationError("Choose a time zone from the list.")
+
+
+def zone_field(description: str) -> SelectField:
+    """A time zone, pre-filled in the browser with its own zone (static/js/app.js, from
+    data-browser-zone) and checked against the zones Python knows. A post without it
+    (an older page) gets the server's default zone."""
+    return SelectField(
+        "Time zone",
+        choices=timezone_choices,
+        default=lambda: current_app.config["DEFAULT_TIMEZONE"],
+        validate_choice=False,
+        validators=[known_zone],
+        description=description,
+        render_kw={"data-browser-zone": "fill"},
+    )
+
+
 class SetupForm(BaseForm):
     display_name = StringField(
         "Your name",
@@ -84,21 +120,11 @@ class SetupForm(BaseForm):
         validators=[InputRequired(), EqualTo("password", message="The passwords differ.")],
         render_kw={"autocomplete": "new-password"},
     )
-    submit = SubmitField("Create the administrator account")
-
-
-@cache
-def timezone_choices() -> list[SelectChoice]:
-    """IANA zones grouped by region, as the browser shows them in a select."""
-    names = sorted(
-        name
-        for name in available_timezones()
-        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/"))
+    timezone = zone_field(
+        "Session times are shown and typed in this zone. Filled in from this computer's "
+        "setting; you can change it later on your account page."
     )
-    return [SelectChoice("UTC", "UTC")] + [
-        SelectChoice(name, name.split("/", 1)[1].replace("_", " "), optgroup=name.split("/")[0])
-        for name in names
-    ]
+    submit = SubmitField("Create the administrator account")
 
 
 class ProfileForm(BaseForm):
@@ -113,6 +139,8 @@ class ProfileForm(BaseForm):
         choices=timezone_choices,
         validators=[InputRequired()],
         description="Session times are shown in this zone.",
+        # static/js/app.js offers this browser's zone when it differs from the saved one.
+        render_kw={"data-browser-zone": "offer"},
     )
     paper_size = RadioField(
         "Handout paper",

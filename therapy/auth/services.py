@@ -34,8 +34,10 @@ def has_accounts() -> bool:
     return db.session.scalar(select(func.count()).select_from(User)) != 0
 
 
-def create_user(email: str, display_name: str, password: str, *, admin: bool = False) -> User:
-    """Add an account; the caller has checked the password policy."""
+def create_user(
+    email: str, display_name: str, password: str, *, admin: bool = False, timezone: str = ""
+) -> User:
+    """Add an account; the caller has checked the password policy (and the zone's name)."""
     if find_user(email) is not None:
         raise AccountExists(email)
     user = User(
@@ -43,7 +45,7 @@ def create_user(email: str, display_name: str, password: str, *, admin: bool = F
         display_name=display_name.strip(),
         password_hash=hash_password(password),
         role=Role.ADMIN.value if admin else Role.THERAPIST.value,
-        timezone=current_app.config["DEFAULT_TIMEZONE"],
+        timezone=timezone or current_app.config["DEFAULT_TIMEZONE"],
     )
     db.session.add(user)
     try:
@@ -56,7 +58,7 @@ def create_user(email: str, display_name: str, password: str, *, admin: bool = F
     return user
 
 
-def create_first_admin(email: str, display_name: str, password: str) -> User:
+def create_first_admin(email: str, display_name: str, password: str, timezone: str = "") -> User:
     """First-run setup; of two simultaneous attempts exactly one wins."""
     if has_accounts():
         raise SetupClosed
@@ -66,7 +68,7 @@ def create_first_admin(email: str, display_name: str, password: str) -> User:
         display_name=display_name.strip(),
         password_hash=password_hash,
         role=Role.ADMIN.value,
-        timezone=current_app.config["DEFAULT_TIMEZONE"],
+        timezone=timezone or current_app.config["DEFAULT_TIMEZONE"],
     )
     # The single-row table's primary key lets only one transaction through.
     db.session.add(SiteSetup(id=1))

@@ -105,10 +105,15 @@ def setup() -> str | Response:
     if services.has_accounts():
         abort(404)
     form = SetupForm()
+    if request.method == "POST":
+        form.timezone.render_kw = {}  # shown again: keep the zone as chosen
     if form.validate_on_submit():
         try:
             user = services.create_first_admin(
-                form.email.data or "", form.display_name.data or "", form.password.data or ""
+                form.email.data or "",
+                form.display_name.data or "",
+                form.password.data or "",
+                timezone=form.timezone.data or "",
             )
         except services.SetupClosed:
             abort(404)

@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -410,11 +410,14 @@ def session_times(owner_id: int, now: datetime) -> Any:
     """Per couple of this owner: the latest past and the earliest future session, as a
     subquery (its columns keep the UTC type). Cancelled and undated sessions do not count."""
     starts = TherapySession.starts_at
+    # A session marked held is past, whatever its date says (it may have been dated ahead
+    # by mistake, or moved): it is the last session, never the next.
+    held = TherapySession.status == SessionStatus.HELD.value
     return (
         select(
             TherapySession.couple_id.label("couple_id"),
-            func.max(case((starts < now, starts))).label("last_at"),
-            func.min(case((starts >= now, starts))).label("next_at"),
+            func.max(case((or_(starts < now, held), starts))).label("last_at"),
+            func.min(case((and_(starts >= now, ~held), starts))).label("next_at"),
         )
         .join(Couple, Couple.id == TherapySession.couple_id)
         .where(

@@ -289,6 +289,25 @@ class Progress:
         """Homework answers over the period, or over its `last` weeks with answers."""
         return homework_totals(self.homework[-last:] if last else self.homework)
 
+    def practice_marks(self) -> SharedMarks:
+        """What the practice charts draw, for the one legend the report prints above them."""
+        return SharedMarks(tuple(chart for chart in self.practices if chart.rows))
+
+
+@dataclass(frozen=True)
+class SharedMarks:
+    """The legend macro's view of several charts: each partner's line (or lone point) and
+    the difference, as the charts draw them (the most answers of any chart)."""
+
+    charts: tuple[Chart, ...]
+
+    def answered(self, role: str) -> int:
+        return max((chart.answered(role) for chart in self.charts), default=0)
+
+    @property
+    def gaps(self) -> int:
+        return max((chart.gaps for chart in self.charts), default=0)
+
 
 def default_range(today: date) -> tuple[date, date]:
     return today - DEFAULT_RANGE, today

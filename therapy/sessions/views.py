@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -69,12 +69,7 @@ def new(couple_id: int) -> str | Response:
     form = NewSessionForm()
     if request.method == "GET":
         form.minutes.data = couple.default_session_minutes
-        # A week from now at the next full hour: the usual rhythm, easy to change.
-        soon = timeutil.to_local(utcnow()) + timedelta(days=7, hours=1)
-        form.date.data, form.time.data = (
-            soon.date(),
-            soon.time().replace(minute=0, second=0, microsecond=0),
-        )
+        form.date.data, form.time.data = suggested_start(timeutil.to_local(utcnow()))
     form.status.choices = _status_choices(new=True)
     form.focus.choices = _focus_choices()
     templates = _my_templates()
@@ -99,6 +94,21 @@ def new(couple_id: int) -> str | Response:
         )
         return redirect(url_for("sessions.builder", session_id=session.id))
     return render_template("sessions/new.html", form=form, couple=couple)
+
+
+# New sessions are suggested within working hours, in the therapist's own zone.
+DAY_STARTS, DAY_ENDS = 9, 18
+
+
+def suggested_start(now: datetime) -> tuple[date, time]:
+    """A week from `now` (local) at the next full hour: the usual rhythm, easy to change;
+    before the working day its start, after it the next day's start."""
+    soon = now + timedelta(days=7, hours=1)
+    if soon.hour < DAY_STARTS:
+        return soon.date(), time(DAY_STARTS)
+    if soon.hour >= DAY_ENDS:
+        return soon.date() + timedelta(days=1), time(DAY_STARTS)
+    return soon.date(), time(soon.hour)
 
 
 def _visible_exercises(ids: list[int]) -> dict[int, Exercise]:
@@ -199,7 +209,7 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
     return render_template("sessions/builder.html", **context), status
 
 
-def _back(session: TherapySession, moved: str = "") -> Response:
+def _back(session: TherapySession, moved: str = "", added: int | None = None) -> Response:
     """Back to the builder, keeping the picker's search (and where focus should land)."""
     # The picker's query string comes back from the form: rebuild it from its own
     # arguments, so nothing else (a line break, a header) reaches the Location.
@@ -207,6 +217,8 @@ def _back(session: TherapySession, moved: str = "") -> Response:
     args = [(key, value) for key, value in picker if key in PICKER_ARGS]
     if moved:
         args.append(("moved", moved))
+    if added:
+        args.append(("added", str(added)))
     target = url_for("sessions.builder", session_id=session.id)
     return redirect(f"{target}?{urlencode(args)}" if args else target)
 
@@ -220,6 +232,8 @@ def builder(session_id: int) -> tuple[str, int]:
         services.get_session_or_404(session_id),
         moved=moved,
         move_dir=direction if direction in ("up", "down") else None,
+        # After "Add", focus goes to the new exercise's minutes, not the top of the page.
+        added=parse_id(request.args.get("added")),
     )
 
 
@@ -309,14 +323,14 @@ def add_item(session_id: int) -> Response | tuple[str, int]:
     if warning is not None and request.form.get("confirm") != "yes":
         return render_builder(session, safety=warning, pending=exercise)
     try:
-        services.add_item(session, exercise)
+        item = services.add_item(session, exercise)
     except ValueError as error:
         return render_builder(session, status=422, plan_error=str(error))
     services.touch(session)
     db.session.commit()
     prepare_session_handout(session.id)
     flash(f"Added “{exercise.title}”.", "success")
-    return _back(session)
+    return _back(session, added=item.id)
 
 
 @bp.post("/sessions/<int:session_id>/details")
@@ -337,6 +351,12 @@ def details(session_id: int) -> Response | tuple[str, int]:
         status=form.status.data or session.status,
         focus=tuple(p for p in library.practices() if p.id in (form.focus.data or [])),
     )
+    becomes_held = typed.status == SessionStatus.HELD.value != session.status
+    future = _held_ahead(typed.starts_at) if becomes_held else None
+    if future is not None:
+        return render_builder(
+            session, details_form=form, details_open=True, details_shown=shown, future=future
+        )
     result = services.save_details(session, typed, shown)
     if result.conflicts:
         db.session.rollback()
@@ -415,19 +435,24 @@ def notes(session_id: int) -> str | Response | tuple[str, int]:
     if not writing:
         form.set_shown(session)
     conflicts: list[Any] = []
+    future: datetime | None = None
     if form.validate_on_submit():
         held = request.form.get("action") == "held"
-        result = services.save_notes(
-            session, form.typed(), form.shown(), version=form.version.data or "", held=held
-        )
-        if not result.conflicts:
-            if held:
-                prepare_session_handout(session.id)
-            _flash_notes_saved(session, result, held=held)
-            return redirect(url_for("sessions.notes", session_id=session.id))
-        conflicts = result.conflicts
-        form.show(result.show)
-        form.set_shown(session)
+        future = _held_ahead(session.starts_at) if held else None
+        # Marking held a session that has not happened yet is most likely a slip: ask
+        # first and save nothing meanwhile (the typed notes are shown again, not lost).
+        if future is None:
+            result = services.save_notes(
+                session, form.typed(), form.shown(), version=form.version.data or "", held=held
+            )
+            if not result.conflicts:
+                if held:
+                    prepare_session_handout(session.id)
+                _flash_notes_saved(session, result, held=held)
+                return redirect(url_for("sessions.notes", session_id=session.id))
+            conflicts = result.conflicts
+            form.show(result.show)
+            form.set_shown(session)
     page = render_template(
         "sessions/notes.html",
         form=form,
@@ -436,8 +461,16 @@ def notes(session_id: int) -> str | Response | tuple[str, int]:
         conflicts=conflicts,
         statuses=STATUS_LABELS,
         held=SessionStatus.HELD.value,
+        future=future,
     )
     return (page, 409) if conflicts else page
+
+
+def _held_ahead(starts_at: datetime | None) -> datetime | None:
+    """The session's date when it is still to come and the form has not confirmed it."""
+    if starts_at is None or starts_at <= utcnow() or request.form.get("confirm_future") == "yes":
+        return None
+    return starts_at
 
 
 def _flash_notes_saved(
