@@ -108,7 +108,7 @@ def build(app: Flask) -> World:
         planned = sessions.create_session(couple, starts_at=FROZEN + timedelta(hours=5, minutes=30))
         for key, homework in (
             ("communication-daily-download", True),
-            ("empathy-weather-report", False),
+            ("empathy-name-the-feeling", False),
             ("conflict-pause-plan", True),
         ):
             sessions.add_item(planned, _exercise(key), homework=homework)
