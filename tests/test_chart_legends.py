@@ -101,7 +101,7 @@ def check_line_chart(svg: str, legend: list[str], names: tuple[str, str], where:
         if said == "point":
             assert "line" not in kinds, f"{where}: {item!r} but a line is drawn"
     rings = marks(svg, 3)[1]
-    ringed = any(item.startswith("Reliable change") for item in legend)
+    ringed = any(item.startswith(("Reliable change", "Large change")) for item in legend)
     assert ringed == bool(rings), f"{where}: legend {legend}, {rings} rings"
     cutoff = [item for item in legend if item.startswith("Cut-off")]
     lines = marks(svg, 4)[0]
@@ -166,7 +166,7 @@ def test_progress_page_charts_draw_what_legend_and_table_name(history, logged_in
     page = logged_in.get(f"/couples/{couple}/progress").get_data(as_text=True)
     charts = sections(page)
     practices = {k: v for k, v in charts.items() if k not in ("homework", "csi-4")}
-    assert len(practices) == 9
+    assert len(practices) == 11  # nine practices; two ask two questions since the split
     for key, section in practices.items():
         where = f"page, {key}, {weeks} weeks"
         if not weeks:
@@ -220,7 +220,7 @@ def test_report_charts_draw_what_their_legends_name(
     else:
         # One legend above all the practice charts: true of each of them.
         legend = legend_items(grid)
-        assert len(practices) == 9
+        assert len(practices) == 11  # nine practices; two ask two questions since the split
         for key, section in practices.items():
             where = f"report, {key}, {weeks} weeks"
             svg = image_of(section)
@@ -230,17 +230,21 @@ def test_report_charts_draw_what_their_legends_name(
             assert f"Zoë: {weeks} week" in summary
             assert ("Łukasz:" in summary) == both
     check_homework(charts["homework"], f"report, homework, {weeks} weeks")
-    check_measure(charts["csi-4"], weeks, f"report, CSI-4, {weeks} weeks")
+    if for_couple:
+        # The couple's report shows no measure unless the therapist chose to (per couple).
+        assert "csi-4" not in charts
+    else:
+        check_measure(charts["csi-4"], weeks, f"report, CSI-4, {weeks} weeks")
 
 
 def check_line_chart_shared(svg: str, legend: list[str], where: str) -> None:
     """The report's shared legend: each partner and the difference as this chart draws
     them; rings named when any chart has them (so not checked per chart)."""
-    legend = [item for item in legend if not item.startswith("Reliable change")]
+    legend = [item for item in legend if not item.startswith(("Reliable change", "Large change"))]
     rings = marks(svg, 3)[1]
     check_line_chart(
         svg,
-        legend + (["Reliable change (ringed point)"] if rings else []),
+        legend + (["Large change (ringed point)"] if rings else []),
         ("Zoë", "Łukasz"),
         where,
     )

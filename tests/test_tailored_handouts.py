@@ -14,7 +14,7 @@ from tests.test_handout_views import DAILY, SAY_IT_BACK, STARTS, plan
 from tests.test_sessions import PageForm, item_row, open_plan, save_from
 from therapy import pdf
 from therapy.extensions import db
-from therapy.library import catalog
+from therapy.library import catalog, steps
 from therapy.models import Exercise, PlanItem, TherapySession
 
 SIDE_BY_SIDE = "partner-not-open-side-by-side"  # a situation's homework, tracked daily
@@ -39,7 +39,9 @@ def handout_text(client, session_id: int) -> str:
 
 
 def therapist_texts(key: str) -> list[str]:
-    return next(e for p in catalog.load() for e in p.exercises if e.key == key).therapist_text()
+    """The therapist's steps of the exercise's usual version (not its variants')."""
+    exercise = next(e for p in catalog.load() for e in p.exercises if e.key == key)
+    return steps.therapist_steps(list(exercise.steps))
 
 
 # --- days per week ------------------------------------------------------------------------

@@ -38,8 +38,8 @@ def test_search_open_copy_and_edit(page, live_therapist):
     expect(page.get_by_label("Title")).to_have_value("Our own pause plan")
 
     page.get_by_label("Minutes").fill("15")
-    page.get_by_label("Steps").press("End")
-    page.get_by_label("Steps").press("Control+End")
+    page.get_by_label("Steps", exact=True).press("End")
+    page.get_by_label("Steps", exact=True).press("Control+End")
     page.keyboard.type("\nAdd one step of our own.")
     page.get_by_role("button", name="Save exercise").click()
 

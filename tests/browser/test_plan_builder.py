@@ -51,7 +51,7 @@ def test_build_reorder_and_save_a_plan(page, live_app, live_therapist):
 
     # Drag the last exercise to the top.
     # A tall window keeps the whole plan on screen while the mouse drags.
-    page.set_viewport_size({"width": 1280, "height": 1800})
+    page.set_viewport_size({"width": 1280, "height": 3200})
     page.evaluate("window.scrollTo(0, 0)")
     items = page.locator(".plan-item")
     handle = items.nth(3).locator(".drag-handle").bounding_box()
