@@ -53,6 +53,9 @@ def base_config(database_url: str) -> dict[str, Any]:
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
         "ARGON2_PARALLELISM": 1,
+        # This worker's own Redis database, for everything that reads REDIS_URL (the PDF
+        # cache too): the environment's REDIS_URL is shared by every xdist worker.
+        "REDIS_URL": REDIS_URL,
         "RATELIMIT_STORAGE_URI": REDIS_URL or "memory://",
         # No handout made ahead after every plan save (tests/test_perf.py turns it on).
         "PDF_RENDER_AHEAD": False,
