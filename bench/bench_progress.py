@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from bench.harness import bench_app, counting_queries, report, timings
 from therapy import pdf
 from therapy.auth import services
+from therapy.checkins import questions
 from therapy.checkins.services import practices
 from therapy.couples import services as couples
 from therapy.demo import TRENDS, weekly_rating
@@ -76,12 +77,14 @@ def populate(user_id: int, *, noisy: bool = False) -> int:
                     {
                         "checkin_id": checkin.id,
                         "practice_id": p.id,
+                        "question": key,
                         "value": rng.randint(2, 9)
                         if noisy
                         else weekly_rating(rng, begin, end, t, offsets[p.id]),
                         "private": rng.random() < 0.05,
                     }
                     for p in rated
+                    for key in [q.key for q in questions.asked(p.slug)] or [p.slug]
                 ],
             )
             if not noisy:
