@@ -35,6 +35,8 @@ DATABASE_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+# A run before each page's measured ones, not counted (see main).
+WARM_UP_SECONDS = 2
 CONNECTIONS = (8, 32)
 SECRET = "benchmark-secret-key-benchmark-secret-key-0123456789"
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -182,7 +184,9 @@ def first_ids(port: int, cookie: str) -> dict[str, str]:
     return {"couple": couple.group(1), "session": session.group(1)}
 
 
-def wrk(label: str, url: str, connections: int, cookie: str | None) -> Result:
+def wrk(
+    label: str, url: str, connections: int, cookie: str | None, seconds: int = SECONDS
+) -> Result:
     command = [
         "wrk",
         "--threads",
@@ -190,7 +194,7 @@ def wrk(label: str, url: str, connections: int, cookie: str | None) -> Result:
         "--connections",
         str(connections),
         "--duration",
-        f"{SECONDS}s",
+        f"{seconds}s",
         "--timeout",
         "10s",
         "--latency",
@@ -229,6 +233,7 @@ def main() -> None:
     port, hello_port = free_port(), free_port()
     results: list[Result] = []
     with gunicorn("bench.hello:app", hello_port) as hello:
+        wrk("warm-up", f"{hello}/", CONNECTIONS[-1], None, seconds=WARM_UP_SECONDS)
         for connections in CONNECTIONS:
             results.append(wrk("hello-world", f"{hello}/", connections, None))
     with gunicorn("app:app", port) as base:
@@ -242,6 +247,9 @@ def main() -> None:
             ("progress /couples/<id>/progress", f"/couples/{ids['couple']}/progress"),
         ]
         for label, path in pages:
+            # Steady state, as a running practice sees it: every worker booted, its render
+            # process started, its templates compiled and its statements cached.
+            wrk("warm-up", base + path, CONNECTIONS[-1], cookie, seconds=WARM_UP_SECONDS)
             for connections in CONNECTIONS:
                 results.append(wrk(label, base + path, connections, cookie))
     hello_rps = {r.connections: r.rps for r in results if r.label == "hello-world"}

@@ -60,8 +60,13 @@ def earlier(practice_slug: str) -> list[Question]:
     return [q for q in _all() if q.practice_slug == practice_slug and not q.current]
 
 
+@cache
+def _by_key() -> dict[str, Question]:
+    return {q.key: q for q in reversed(_all())}  # the first of a key wins, as before
+
+
 def by_key(key: str) -> Question | None:
-    return next((q for q in _all() if q.key == key), None)
+    return _by_key().get(key)
 
 
 def first_key(practice_slug: str) -> str:

@@ -8,7 +8,7 @@ import hmac
 import io
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -849,7 +849,9 @@ def latest_week(couple: Couple) -> list[CheckIn]:
     return [chosen[role] for role in sorted(chosen)]
 
 
-def lowest_rated_practices(couple: Couple, limit: int = 3) -> list[tuple[Practice, str]]:
+def lowest_rated_practices(
+    couple: Couple, limit: int = 3, *, week: Sequence[CheckIn] | None = None
+) -> list[tuple[Practice, str]]:
     """The practices the couple rated lowest in their latest week, lowest first, with why.
 
     Both partners' latest ratings in the most recent week count; a practice's place is
@@ -857,7 +859,8 @@ def lowest_rated_practices(couple: Couple, limit: int = 3) -> list[tuple[Practic
     "Appreciation and affection: lowest rated last week (Zoë 3, Łukasz 4)". Private
     ratings count too: the plan builder is for the therapist only.
     """
-    week = latest_week(couple)
+    if week is None:  # `week`: latest_week(couple), when the caller has read it already
+        week = latest_week(couple)
     if not week:
         return []
     names = {p.role: p.first_name for p in couple.partners}

@@ -53,12 +53,14 @@ def navigation() -> dict[str, object]:
 def dashboard() -> str:
     summary = couples.summary(current_user)
     upcoming = sessions.upcoming_sessions(current_user.id)
-    needing = attention.needing_attention(current_user)
+    # Counted once for every current couple: the needs-attention list reads its share.
+    unread = week.unread_by_couple(week.owner_couple_ids(current_user))
+    needing = attention.needing_attention(current_user, unread=unread)
     return render_template(
         "main/dashboard.html",
         summary=summary,
         upcoming=upcoming,
         attention=needing[: attention.SHOWN],
         attention_more=max(0, len(needing) - attention.SHOWN),
-        unread=week.unread_total(current_user),
+        unread=week.total_of(unread.values()),
     )

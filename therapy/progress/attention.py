@@ -8,9 +8,10 @@ from one windowed query each).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -33,6 +34,9 @@ from therapy.models import (
     utcnow,
 )
 from therapy.timeutil import format_date
+
+if TYPE_CHECKING:
+    from therapy.week.services import Unread
 
 # Tandem's thresholds for the 0-10 practice ratings (no published norms exist for them):
 # a fall of 3 points from a partner's previous check-in, or partners 4 points apart.
@@ -58,8 +62,13 @@ class Attention:
     safety: list[str] = field(default_factory=list)
 
 
-def needing_attention(owner: User, now: datetime | None = None) -> list[Attention]:
-    """The owner's active couples that need a look, with why; most reasons first."""
+def needing_attention(
+    owner: User, now: datetime | None = None, unread: Mapping[int, Unread] | None = None
+) -> list[Attention]:
+    """The owner's active couples that need a look, with why; most reasons first.
+
+    `unread`: what `unread_by_couple` found for (at least) these couples, when the caller
+    has it already (the dashboard counts them for all its couples)."""
     now = now or utcnow()
     couples = {
         row.id: row
@@ -91,7 +100,7 @@ def needing_attention(owner: User, now: datetime | None = None) -> list[Attentio
     _homework(ids, name, found)
     _measures(ids, name, found)
     _links(ids, name, found, now)
-    _unread(ids, name, found)
+    _unread(ids, name, found, unread)
     _sessions(owner, couples, found, now)
     result = [Attention(cid, couples[cid].label, reasons) for cid, reasons in found.items()]
     _safety(owner, name, result)
@@ -381,13 +390,16 @@ def _sessions(
                 )
 
 
-def _unread(ids: list[int], name, found: dict[int, list[str]]) -> None:  # type: ignore[no-untyped-def]
+def _unread(  # type: ignore[no-untyped-def]
+    ids: list[int], name, found: dict[int, list[str]], known: Mapping[int, Unread] | None
+) -> None:
     """Check-ins and homework notes partners sent that the therapist has not marked read,
     and messages to partners that did not go."""
     from therapy.mail import problems_for
     from therapy.week.services import unread_by_couple
 
-    for couple_id, unread in sorted(unread_by_couple(ids).items()):
+    counts = unread_by_couple(ids) if known is None else {i: known[i] for i in ids if i in known}
+    for couple_id, unread in sorted(counts.items()):
         parts = []
         if unread.checkins:
             parts.append(f"{unread.checkins} check-in{'' if unread.checkins == 1 else 's'}")

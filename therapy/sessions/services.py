@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from therapy import audit
 from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
 from therapy.models import (
+    CheckIn,
     Couple,
     Exercise,
     LivingSituation,
@@ -892,6 +894,9 @@ class SafetyContext:
     check: SafetyCheck | None
     screen: SafetyScreen | None = None
     partner_unsafe: bool = False
+    # Each partner's check-in from the couple's latest week, read here once: the
+    # suggestions rank practices by the same check-ins.
+    latest_week: tuple[CheckIn, ...] | None = None
 
 
 def safety_context(couple: Couple) -> SafetyContext:
@@ -906,9 +911,10 @@ def safety_context(couple: Couple) -> SafetyContext:
     reasons = []
     if unsafe:
         reasons.append("A partner said privately they may not feel safe at home.")
+    week = tuple(latest_week(couple))
     low = [
         checkin.partner_role
-        for checkin in latest_week(couple)
+        for checkin in week
         for rating in checkin.ratings
         if rating.practice.slug == SHARING_PRACTICE
         and rating.value is not None
@@ -932,10 +938,13 @@ def safety_context(couple: Couple) -> SafetyContext:
         check,
         screen,
         bool(unsafe),
+        week,
     )
 
 
-def practice_priorities(session: TherapySession, couple: Couple) -> list[tuple[Practice, str]]:
+def practice_priorities(
+    session: TherapySession, couple: Couple, week: Sequence[CheckIn] | None = None
+) -> list[tuple[Practice, str]]:
     """Practices to suggest from, most needed first, each with the reason shown.
 
     The couple's latest check-in decides: its lowest-rated practices first. Until the
@@ -943,7 +952,7 @@ def practice_priorities(session: TherapySession, couple: Couple) -> list[tuple[P
     """
     from therapy.checkins.services import lowest_rated_practices
 
-    rated = lowest_rated_practices(couple)
+    rated = lowest_rated_practices(couple, week=week)
     if rated:
         return rated
     return [(practice, f"{practice.name}: a focus of this session") for practice in session.focus]
@@ -1073,7 +1082,7 @@ def suggestions(
     from therapy.safety.rules import Status
 
     safety = safety or safety_context(couple)
-    priorities = practice_priorities(session, couple)
+    priorities = practice_priorities(session, couple, safety.latest_week)
     if not priorities:
         return []
     used = recently_used_exercise_ids(couple, exclude=session) | {
@@ -1151,8 +1160,18 @@ def upcoming_sessions(owner_id: int, *, days: int = 7) -> list[UpcomingSession]:
         .correlate(TherapySession)
         .scalar_subquery()
     )
+    # Columns, not TherapySession objects: loading those loads each session's plan and
+    # focus practices too (selectin relationships), two queries the dashboard never uses.
     rows = db.session.execute(
-        select(TherapySession, Couple.label, item_count)
+        select(
+            TherapySession.id,
+            TherapySession.couple_id,
+            TherapySession.number,
+            TherapySession.starts_at,
+            TherapySession.status,
+            Couple.label,
+            item_count,
+        )
         .join(Couple, Couple.id == TherapySession.couple_id)
         .where(
             Couple.owner_id == owner_id,
@@ -1165,15 +1184,15 @@ def upcoming_sessions(owner_id: int, *, days: int = 7) -> list[UpcomingSession]:
     ).all()
     return [
         UpcomingSession(
-            session_id=session.id,
-            couple_id=session.couple_id,
+            session_id=session_id,
+            couple_id=couple_id,
             couple_label=label,
-            number=session.number,
-            starts_at=session.starts_at,
-            status=session.status,
+            number=number,
+            starts_at=starts_at,
+            status=status,
             items=items,
-            today=session.starts_at < tomorrow,
+            today=starts_at < tomorrow,
         )
-        for session, label, items in rows
-        if session.starts_at is not None
+        for session_id, couple_id, number, starts_at, status, label, items in rows
+        if starts_at is not None
     ]

@@ -376,22 +376,32 @@ def homework_done(
 ) -> SessionHomework:
     """What the partners sent about a session's homework. The couple view leaves out
     private notes (and says nothing of them); the therapist's view marks them private."""
-    day = session_day(session, zone)
-    items = {
-        item.id: ItemDone(item.id, item.title, planned_days(item, day)) for item in session.homework
-    }
+    return homework_of([session], couple_view=couple_view, zone=zone)[0]
+
+
+def homework_of(
+    sessions: Sequence[TherapySession], *, couple_view: bool = False, zone: str | None = None
+) -> list[SessionHomework]:
+    """homework_done for several sessions, in two queries whatever their number."""
+    days = [session_day(session, zone) for session in sessions]
+    items = [
+        {item.id: ItemDone(item.id, item.title, planned_days(item, day)) for item in s.homework}
+        for s, day in zip(sessions, days, strict=True)
+    ]
+    wanted = [item_id for found in items for item_id in found]
     rows = (
         db.session.scalars(
             select(HomeworkReply)
-            .where(HomeworkReply.plan_item_id.in_(list(items)))
+            .where(HomeworkReply.plan_item_id.in_(wanted))
             .order_by(HomeworkReply.created_at, HomeworkReply.id)
         ).all()
-        if items
+        if wanted
         else []
     )
     read = read_ids("note", (row.id for row in rows if row.kind == "note"))
+    entries = {item_id: entry for found in items for item_id, entry in found.items()}
     for row in rows:
-        entry = items[row.plan_item_id]
+        entry = entries[row.plan_item_id]
         if row.kind == "ticks":
             # Ticks add up: a day once sent as done stays done.
             entry.done.setdefault(row.partner_role, set()).update(row.days or [])
@@ -407,14 +417,16 @@ def homework_done(
                     row.id in read,
                 )
             )
-    couple = session.couple
-    return SessionHomework(
-        session.id,
-        session.number,
-        day,
-        {p.role: p.first_name for p in couple.partners},
-        list(items.values()),
-    )
+    return [
+        SessionHomework(
+            session.id,
+            session.number,
+            day,
+            {p.role: p.first_name for p in session.couple.partners},
+            list(found.values()),
+        )
+        for session, day, found in zip(sessions, days, items, strict=True)
+    ]
 
 
 def recent_homework(
@@ -430,7 +442,7 @@ def recent_homework(
         .order_by(TherapySession.starts_at.desc().nulls_last(), TherapySession.number.desc())
         .limit(limit)
     ).all()
-    return [homework_done(s, couple_view=couple_view) for s in sessions if s.homework]
+    return homework_of([s for s in sessions if s.homework], couple_view=couple_view)
 
 
 def homework_before(session: TherapySession) -> SessionHomework | None:
@@ -503,9 +515,9 @@ def owner_couple_ids(owner: User) -> list[int]:
     )
 
 
-def unread_total(owner: User) -> Unread:
+def total_of(counts: Iterable[Unread]) -> Unread:
     total = Unread()
-    for unread in unread_by_couple(owner_couple_ids(owner)).values():
+    for unread in counts:
         total.checkins += unread.checkins
         total.notes += unread.notes
     return total
