@@ -1,4 +1,4 @@
-"""Pages of result rows: one COUNT and one LIMIT/OFFSET query, whatever the table size."""
+"""Pages of result rows: one LIMIT/OFFSET query that also counts, whatever the table size."""
 
 from __future__ import annotations
 
@@ -59,15 +59,33 @@ def paginate(
     count: Select | None = None,
     row: Callable[[Any], T] | None = None,
 ) -> Page[Any]:
-    """Run one page of `stmt`; a page past the end shows the last page instead."""
-    count_stmt = (
-        count
-        if count is not None
-        else select(func.count()).select_from(stmt.order_by(None).subquery())
-    )
-    total = db.session.scalar(count_stmt) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
-    items = [row(r) if row else r for r in result.unique().all()]
+    """Run one page of `stmt`; a page past the end shows the last page instead.
+
+    The total comes with the page's rows (COUNT(*) OVER (), one query); only a page past
+    the end, which has no rows to carry it, costs a separate count (`count`, else one of
+    `stmt`) and the last page's query. `row` gets each row without that total.
+    """
+    page = min(max(page, 1), MAX_PAGE)
+    rows = _page_rows(stmt, page, per_page)
+    if rows:
+        total = rows[0][-1]
+    else:
+        count_stmt = (
+            count
+            if count is not None
+            else select(func.count()).select_from(stmt.order_by(None).subquery())
+        )
+        total = db.session.scalar(count_stmt) or 0
+        last = max(1, -(-total // per_page))
+        if page > last:
+            page = last
+            rows = _page_rows(stmt, page, per_page) if total else []
+            total = rows[0][-1] if rows else total
+    items = [row(r[:-1]) if row else r[:-1] for r in rows]
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def _page_rows(stmt: Select, page: int, per_page: int) -> list[Any]:
+    windowed = stmt.add_columns(func.count().over().label("page_total"))
+    result = db.session.execute(windowed.limit(per_page).offset((page - 1) * per_page))
+    return list(result.unique().all())
