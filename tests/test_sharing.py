@@ -393,3 +393,18 @@ def test_admin_reassignment_to_a_cotherapist_ends_their_share(app, world, make_u
     co_page = world.clients["cotherapist"].get(f"/couples/{world.couple_id}/sharing")
     assert co_page.status_code == 200
     assert world.clients["supervisor"].get(f"/couples/{world.couple_id}").status_code == 200
+
+
+def test_a_supervisor_reads_the_plan_with_no_control_that_would_change_it(app, world):
+    builder = f"/sessions/{world.ids['session_id']}"
+    owner = world.clients["owner"].get(builder).get_data(as_text=True)
+    page = world.clients["supervisor"].get(builder).get_data(as_text=True)
+    # The owner's page has the controls; the supervisor's shows the plan without them.
+    for control in ("Save plan", "Add exercises", "Save details", "/items"):
+        assert control in owner
+        assert control not in page, control
+    assert "you can read this plan but not change it" in page
+    assert page.count('<fieldset class="bare" disabled>') == 2
+    # A co-therapist edits, so keeps every control.
+    co = world.clients["cotherapist"].get(builder).get_data(as_text=True)
+    assert "Save plan" in co and "Add exercises" in co
