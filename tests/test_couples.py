@@ -935,6 +935,15 @@ def test_seed_demo_gives_a_varied_caseload_once(app, runner):
         assert {"Zoë", "Łukasz", "Σοφία", "Дмитрий"} <= names
         assert {c.status for c in couples} == {"active", "paused", "ended"}
         assert sum(c.safety_flag for c in couples) >= 2
+        # Screened as a practice would: most couples seen alone and clear, the two with
+        # a safety flag screened positive or unclear, the newest not yet screened.
+        from therapy.safety.services import latest_screen
+
+        patterns = {c.label: getattr(latest_screen(c.id), "pattern", None) for c in couples}
+        flagged = {patterns[c.label] for c in couples if c.safety_flag}
+        assert flagged == {"coercive", "unclear"}
+        assert None in patterns.values()
+        assert sum(p == "none" for p in patterns.values()) >= len(couples) // 2
         assert any(c.archived_at for c in couples)
         assert db.session.scalar(select(func.count()).where(CoupleGoal.target_date.is_not(None)))
         assert db.session.scalar(select(func.count()).select_from(Tag)) >= 5

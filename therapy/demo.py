@@ -18,7 +18,7 @@ from therapy.checkins import questions
 from therapy.couples import services as couples
 from therapy.couples.services import CoupleData, GoalData, PartnerData
 from therapy.extensions import db
-from therapy.models import Couple, User
+from therapy.models import Couple, SafetyScreen, User
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_NAME = "Dr. Robin Demo"
@@ -122,6 +122,9 @@ class DemoCouple:
     minutes: int = 50
     safety_reason: str = ""
     archived: bool = False
+    # The safety screen's conflict pattern (therapy.models.safety.Pattern), each partner
+    # seen alone a week after starting; "" leaves the couple not yet screened.
+    screen: str = "none"
 
 
 def _p(first: str, last: str = "", pronouns: str = "", email: str = "") -> PartnerData:
@@ -183,6 +186,7 @@ DEMO_COUPLES = [
         concerns="Preparing for marriage; different ideas about money and family visits.",
         goals=(("Write a shared budget they both accept", 75),),
         tags=("pre-marital", "finances"),
+        screen="",  # two weeks in: not yet seen alone
     ),
     DemoCouple(
         _p("Hana", "Kobayashi", "she/her"),
@@ -203,6 +207,7 @@ DEMO_COUPLES = [
         tags=("conflict",),
         safety_reason="Sam said they felt afraid during one argument. Ask each partner "
         "alone at every session.",
+        screen="coercive",
     ),
     DemoCouple(
         _p("Fatima", "Al-Sayed", "she/her"),
@@ -243,6 +248,7 @@ DEMO_COUPLES = [
         tags=("intake",),
         safety_reason="Possible coercive control. Review before assigning conflict or "
         "vulnerability exercises.",
+        screen="unclear",
     ),
     DemoCouple(
         _p("Lucía", "Fernández", "she/her"),
@@ -318,6 +324,7 @@ def demo_couple(index: int) -> DemoCouple:
         _p(second),
         status=STATUSES[n % len(STATUSES)],
         started_days_ago=7 + (n * 13) % 365,
+        screen="none" if 7 + (n * 13) % 365 >= 21 else "",
         relationship_length=f"{1 + n % 20} years",
         tags=(MORE_TAGS[n % len(MORE_TAGS)],),
     )
@@ -355,6 +362,24 @@ def seed_couples(user: User, wanted: int) -> int:
                 safety_reason=demo.safety_reason,
             ),
         )
+        if demo.screen:
+            seen = min(today, started + timedelta(days=7))
+            db.session.add(
+                SafetyScreen(
+                    couple_id=couple.id,
+                    a_screened_on=seen,
+                    a_screened_by=user.display_name,
+                    b_screened_on=seen,
+                    b_screened_by=user.display_name,
+                    pattern=demo.screen,
+                    injuries_or_threats="no" if demo.screen == "none" else "unknown",
+                    substance_use="no",
+                    self_harm="no",
+                    children_at_home="no",
+                    saved_by_id=user.id,
+                )
+            )
+            db.session.commit()
         if demo.archived:
             couples.archive_couple(couple)
     return max(0, wanted - existing)
