@@ -52,6 +52,8 @@
   // Setting up a passkey (account page, or required before signing in).
   document.querySelectorAll("[data-passkey-register]").forEach((button) => {
     const root = button.closest("section") || document;
+    // The page serves it disabled: a click before this script ran would do nothing.
+    button.disabled = false;
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
@@ -128,6 +130,8 @@
   // Signing in with a passkey as the second factor.
   document.querySelectorAll("[data-passkey-sign-in]").forEach((button) => {
     const root = button.closest("section") || document;
+    // The page serves it disabled: a click before this script ran would do nothing.
+    button.disabled = false;
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
