@@ -176,9 +176,9 @@ def _inline_css(svg: str, css: str) -> str:
     """The chart with `css` applied as presentation attributes, and no <style> left.
 
     WeasyPrint parses and compiles an SVG's stylesheet for every chart it prints, then
-    matches every rule against every element (about 90 ms of the two-year report's ~300);
-    attributes it only reads. Later and more specific rules win, as in the cascade; the
-    chart has no style attributes to outrank them.
+    matches every rule against every element (the two-year report rendered ~25 ms faster
+    without, of ~290 ms); attributes it only reads. Later and more specific rules win, as
+    in the cascade; the chart has no style attributes to outrank them.
     """
     root = etree.fromstring(svg)
     matcher = _matcher(css)
