@@ -1,13 +1,15 @@
 """Server-side SVG charts (pygal), as base64 data: URLs for <img> in pages and PDFs.
 
-An <img> with a data: URL keeps the chart's own <style> inside the image, where the
-Content-Security-Policy does not apply, and WeasyPrint prints the same image. Rendering
+An <img> with a data: URL keeps the chart's look inside the image (as presentation
+attributes, see _inline_css), where the Content-Security-Policy does not apply, and
+WeasyPrint prints the same image. Rendering
 a chart costs ~25 ms, so rendered charts are kept, keyed by a hash of their data.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import math
@@ -18,10 +20,12 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from html import escape
 from typing import Any
 
+import cssselect2
 import pygal
+import tinycss2
+from lxml import etree
 from pygal.style import Style
 
 # pygal appends a legacy sys.meta_path finder for its map plugins (unused here); without
@@ -135,9 +139,9 @@ LONG_RANGE_DAYS = 183  # past about half a year, the axis names months, not days
 def _data_url(svg: str | bytes, css: str) -> str:
     """The chart as a data: URL, with only what a printed <img> shows.
 
-    Its stylesheet is `css` alone: pygal always adds its base rules (fonts for titles,
-    legends and tooltips, with the chart's id in every selector), and WeasyPrint parses
-    a chart's stylesheet each time it prints one (~5 ms a chart).
+    Its look is `css` alone, applied as attributes: pygal always adds its base rules
+    (fonts for titles, legends and tooltips, with the chart's id in every selector), and
+    WeasyPrint parses a chart's stylesheet each time it prints one (~5 ms a chart).
     """
     text = svg.decode() if isinstance(svg, bytes) else svg
     text = SHAPE_GROUP.sub(r"\1", UNSHOWN.sub("", text))
@@ -146,9 +150,43 @@ def _data_url(svg: str | bytes, css: str) -> str:
         text, emptied = EMPTY_GROUP.subn("", text)
         if not emptied:
             break
-    style = f'<style type="text/css">{escape(css, quote=False)}</style>'
-    text = STYLE_ELEMENT.sub(lambda _: style, text, count=1)
+    text = _inline_css(STYLE_ELEMENT.sub("", text, count=1), css)
     return "data:image/svg+xml;base64," + base64.b64encode(text.encode()).decode("ascii")
+
+
+@functools.lru_cache(maxsize=16)
+def _matcher(css: str) -> cssselect2.Matcher:
+    """`css` compiled once: the line charts all share one stylesheet, the bars another."""
+    matcher = cssselect2.Matcher()
+    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
+    for rule in rules:
+        if rule.type != "qualified-rule":
+            continue
+        declarations = [
+            (item.lower_name, tinycss2.serialize(item.value).strip())
+            for item in tinycss2.parse_blocks_contents(rule.content)
+            if item.type == "declaration"
+        ]
+        for selector in cssselect2.compile_selector_list(rule.prelude):
+            matcher.add_selector(selector, declarations)
+    return matcher
+
+
+def _inline_css(svg: str, css: str) -> str:
+    """The chart with `css` applied as presentation attributes, and no <style> left.
+
+    WeasyPrint parses and compiles an SVG's stylesheet for every chart it prints, then
+    matches every rule against every element (the two-year report rendered ~25 ms faster
+    without, of ~290 ms); attributes it only reads. Later and more specific rules win, as
+    in the cascade; the chart has no style attributes to outrank them.
+    """
+    root = etree.fromstring(svg)
+    matcher = _matcher(css)
+    for element in cssselect2.ElementWrapper.from_xml_root(root).iter_subtree():
+        for *_, declarations in matcher.match(element):
+            for name, value in declarations:
+                element.etree_element.set(name, value)
+    return etree.tostring(root, encoding="unicode")
 
 
 def _label_every(count: int, most: int) -> int:
