@@ -103,11 +103,13 @@ GC_THRESHOLDS = (7000, 10, 10)
 
 def post_worker_init(worker: object) -> None:
     """Start the worker's PDF render process as it boots (in the background), so the first
-    PDF after a start or a max_requests restart does not wait for it (about a second);
-    then set the garbage collector for a long-lived worker (GC_THRESHOLDS)."""
-    from therapy import pdf
+    PDF after a start or a max_requests restart does not wait for it (about a second), and
+    compile the templates and draw a chart before the first request (therapy.warm_up);
+    then set the garbage collector for a long-lived worker (GC_THRESHOLDS), with what the
+    warm-up made frozen too."""
+    import therapy
 
-    pdf.warm_up(worker.wsgi)  # type: ignore[attr-defined]  (None for a non-Tandem app)
+    therapy.warm_up(worker.wsgi)  # type: ignore[attr-defined]  (None for a non-Tandem app)
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

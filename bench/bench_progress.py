@@ -13,8 +13,8 @@ from random import Random
 
 from sqlalchemy import insert, select
 
+import therapy
 from bench.harness import bench_app, counting_queries, report, timings
-from therapy import pdf
 from therapy.auth import services
 from therapy.checkins import questions
 from therapy.checkins.services import practices
@@ -135,14 +135,15 @@ def main() -> None:
         start = (date.today() - timedelta(weeks=WEEKS)).isoformat()
         # The first export after the process started (nothing drawn, laid out or cached
         # yet): 2 years, or 6 months with BENCH_FIRST_REPORT=6m (one per process: run it
-        # again for the other). BENCH_WARM_UP=1 first starts the render process as gunicorn
-        # does when a worker boots (gunicorn.conf.py); without it, as `flask run` starts.
+        # again for the other). BENCH_WARM_UP=1 first warms up as gunicorn does when a
+        # worker boots (therapy.warm_up: render process, templates, a chart); without it,
+        # as `flask run` starts.
         # BENCH_FIRST_ONLY=1 stops after this figure.
         span = os.environ.get("BENCH_FIRST_REPORT", "2y")
         since = start if span == "2y" else (date.today() - timedelta(weeks=26)).isoformat()
         warm = os.environ.get("BENCH_WARM_UP") == "1"
         if warm:
-            thread = pdf.warm_up(app)
+            thread = therapy.warm_up(app)
             if thread is not None:
                 thread.join()
         started = time.perf_counter()

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+import therapy
 from tests.test_auth import clock  # noqa: F401  (a fixture)
 from tests.test_sessions import add, new_session, plan, plan_form
 from therapy import pdf
@@ -146,12 +147,27 @@ def test_warm_up_starts_the_render_process_before_the_first_pdf(app):
     assert pdf.warm_up(app.__class__("not-tandem")) is None
 
 
+def test_warm_up_compiles_every_template_and_draws_a_chart_of_each_kind(app):
+    from therapy.progress import charts
+
+    app.jinja_env.cache.clear()
+    charts._matcher.cache_clear()
+    therapy.warm_up(app).join(60)  # type: ignore[union-attr]
+    names = set(app.jinja_env.list_templates(extensions=["html"]))
+    assert len(names) > 50
+    compiled = {name for (_, name), _template in app.jinja_env.cache.items()}
+    assert names <= compiled
+    # The line charts' stylesheet and the bars' (one each), compiled once per process.
+    assert charts._matcher.cache_info().currsize == 2
+    assert therapy.warm_up(app.__class__("not-tandem")) is None
+
+
 def test_gunicorn_warms_up_each_worker(monkeypatch):
     import runpy
 
     settings = runpy.run_path("gunicorn.conf.py")
     started = []
-    monkeypatch.setattr(pdf, "warm_up", started.append)
+    monkeypatch.setattr(therapy, "warm_up", started.append)
 
     class Worker:
         wsgi = object()

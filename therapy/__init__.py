@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ from therapy import config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -115,3 +119,25 @@ def register_commands(app: Flask) -> None:
     from therapy import cli
 
     cli.init_app(app)
+
+
+def warm_up(app: Flask) -> threading.Thread | None:
+    """Pay a worker's first-request costs as it boots (gunicorn.conf.py's post_worker_init):
+    the PDF render process starts in the background (the returned thread), and here every
+    template is compiled and a chart of each kind drawn. Without it the first progress
+    report after a start took ~90 ms longer than the next with the same work (Jinja and
+    pygal's first use), and each page's first visit paid for compiling its templates.
+    None for an app that is not Tandem's."""
+    from therapy import pdf
+    from therapy.progress import charts
+
+    thread = pdf.warm_up(app)
+    if thread is None:
+        return None
+    for name in app.jinja_env.list_templates(extensions=["html"]):
+        try:
+            app.jinja_env.get_template(name)
+        except Exception:  # the page that uses it shows the error when it is asked for
+            log.warning("Compiling template %s ahead failed", name, exc_info=True)
+    charts.warm_up()
+    return thread

@@ -393,3 +393,25 @@ def line_chart(spec: LineSpec) -> str:
 
 def bar_chart(spec: BarSpec) -> str:
     return _cached(spec, _render_bars)
+
+
+def warm_up() -> None:
+    """Draw a line chart and a bar chart, not kept: pygal's first chart in a process pays for
+    its lazy imports and class set-up, and each stylesheet is compiled once (_matcher), so
+    the first report after a worker starts does not (gunicorn.conf.py, via warm_up in
+    therapy/__init__.py)."""
+    days = (date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19))
+    _render_line(
+        LineSpec(
+            days=days,
+            partner_a=(4, 6, None),
+            partner_b=(5, None, 7),
+            names=("A", "B"),
+            minimum=0,
+            maximum=10,
+            gap=(1, None, None),
+            changes=(None, 6, None),
+            cutoff=5,
+        )
+    )
+    _render_bars(BarSpec(days=days, fully=(1, 0, 2), partly=(0, 1, 0), not_done=(1, 1, 0)))
