@@ -6,7 +6,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run serve test lint types pytest bench vendor chromium poppler zbar optipng wrk clean \
+.PHONY: run serve test lint types pytest fuzz bench vendor chromium poppler zbar optipng wrk clean \
 	visual-baselines
 
 $(BIN)/python:
@@ -88,6 +88,10 @@ serve: $(VENV)/.installed
 	$(BIN)/gunicorn -c gunicorn.conf.py app:app
 
 test: lint types pytest
+
+# The route fuzz with 100 examples per route on both databases (make test runs 12).
+fuzz: $(VENV)/.installed-dev
+	TANDEM_FUZZ_EXAMPLES=100 TANDEM_TEST_BACKENDS=all $(BIN)/pytest tests/test_fuzz_routes.py
 
 bench: $(VENV)/.installed-dev wrk
 	$(BIN)/python -m bench

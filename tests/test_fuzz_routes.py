@@ -15,6 +15,7 @@ and opens the progress page and report: a definition Tandem accepts never breaks
 from __future__ import annotations
 
 import io
+import os
 import re
 import tempfile
 from collections import defaultdict
@@ -38,8 +39,10 @@ from therapy.extensions import db
 from therapy.models import Exercise, TherapySession, User
 from therapy.sessions import services as sessions
 
+# Examples per route and visitor group: 12 in `make test` (about a minute over both
+# databases); `make fuzz` runs 100.
 ROUTE_FUZZ = settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("TANDEM_FUZZ_EXAMPLES") or 12),
     deadline=None,
     database=None,  # no example cache on disk: CI starts clean every time
     # No shrinking: each example is a request per route, so shrinking one takes minutes;
