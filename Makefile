@@ -66,8 +66,8 @@ wrk:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check therapy tests bench app.py gunicorn.conf.py
-	$(BIN)/ruff format --check therapy tests bench app.py gunicorn.conf.py
+	$(BIN)/ruff check therapy tests bench tools app.py gunicorn.conf.py
+	$(BIN)/ruff format --check therapy tests bench tools app.py gunicorn.conf.py
 
 types: $(VENV)/.installed-dev
 	$(BIN)/mypy

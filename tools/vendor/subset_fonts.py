@@ -9,6 +9,8 @@ shaping cheap. Usage (refresh.sh runs it):
 The Source Sans 3 licence reserves the name "Source" for unmodified fonts, so the subset
 is renamed "Tandem Sans"; the copyright and licence records stay in the font.
 """
+# The comments below show the very characters each range covers (ʼ, –, ’, ℓ, ...).
+# ruff: noqa: RUF003
 
 from __future__ import annotations
 
