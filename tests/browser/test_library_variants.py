@@ -44,6 +44,8 @@ def test_choose_the_living_apart_steps_for_a_plan_item(page, live_app, live_ther
     check_accessibility(page, "plan builder with a variant choice")
     screenshot(page, "plan-builder-variant")
     page.get_by_role("button", name="Save plan").click()
+    # The field holds the choice before the save lands: wait for the answer.
+    expect(page.get_by_text("The plan is saved.")).to_be_visible()
     expect(page.get_by_label("Steps to print")).to_have_value("apart")
     with live_app.app_context():
         assert [item.variant for item in db.session.query(PlanItem)] == ["apart"]

@@ -42,6 +42,8 @@ def test_days_per_week_and_measures_in_the_couple_view(page, live_app, live_ther
     days.select_option("4")  # what a keyboard user's arrow keys choose
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Save plan").click()
+    # The field holds the choice before the save lands: wait for the answer.
+    expect(page.get_by_text("The plan is saved.")).to_be_visible()
     expect(page.get_by_label("Days per week")).to_have_value("4")
     check_accessibility(page, "plan builder with days per week")
     screenshot(page, "plan-builder-days")
