@@ -34,14 +34,14 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 # checks, migrations, settings and commands, search, locking, time zones, record exports
 # and the route fuzz (int64 ids, SQLite's loose types). Running every test on both took
 # the suite past ten minutes on two cores. TANDEM_TEST_BACKENDS=all runs every test on
-# both; without TEST_DATABASE_URL everything runs on SQLite.
+# both; without TEST_DATABASE_URL everything runs on SQLite. A test elsewhere can ask for
+# SQLite too with @pytest.mark.sqlite_too (the caseload's search, sorting and paging).
 SQLITE_TOO = {
     "test_backup",
     "test_checkin_questions",
     "test_cli",
     "test_concurrency",
     "test_config",
-    "test_couples",
     "test_fuzz_routes",
     "test_migrations",
     "test_records",
@@ -75,7 +75,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = getattr(item, "callspec", None)
         backend = params.params.get("database_url") if params else None
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
-        if backend == "sqlite" and module not in SQLITE_TOO:
+        wanted = module in SQLITE_TOO or item.get_closest_marker("sqlite_too")
+        if backend == "sqlite" and not wanted:
             left_out.append(item)
         else:
             kept.append(item)

@@ -427,11 +427,13 @@ def labels_on(page: str) -> list[str]:
         ("nobody", []),
     ],
 )
+@pytest.mark.sqlite_too
 def test_search_by_partner_label_and_tag(logged_in, caseload, query, expected):
     page = logged_in.get("/couples", query_string={"q": query}).get_data(as_text=True)
     assert labels_on(page) == expected
 
 
+@pytest.mark.sqlite_too
 def test_filter_by_status_and_tag(app, logged_in, caseload):
     def shown(**args):
         return labels_on(logged_in.get("/couples", query_string=args).get_data(as_text=True))
@@ -449,6 +451,7 @@ def test_filter_by_status_and_tag(app, logged_in, caseload):
     assert b"Not a valid choice" in response.data
 
 
+@pytest.mark.sqlite_too
 def test_another_therapists_tag_filters_nothing_in(logged_in, caseload, other, make_couple, app):
     second, _ = other
     make_couple(second, "Pat", "Jo", tags=("grief",))
@@ -458,6 +461,7 @@ def test_another_therapists_tag_filters_nothing_in(logged_in, caseload, other, m
     assert "Pat &amp; Jo" not in labels_on(page)
 
 
+@pytest.mark.sqlite_too
 def test_sort_by_last_and_next_session(app, logged_in, therapist, make_couple):
     now = datetime.now(UTC)
     day = timedelta(days=1)
@@ -502,6 +506,7 @@ def test_sort_by_last_and_next_session(app, logged_in, therapist, make_couple):
     assert "Not booked" in page and "None yet" in page
 
 
+@pytest.mark.sqlite_too
 def test_caseload_is_paginated(app, logged_in, therapist):
     _bulk_couples(app, therapist.id, 30)
     first = logged_in.get("/couples").get_data(as_text=True)
@@ -560,6 +565,7 @@ def _bulk_couples(app, owner_id: int, count: int, *, sessions: bool = False) -> 
         db.session.commit()
 
 
+@pytest.mark.sqlite_too
 def test_caseload_query_count_does_not_grow_with_the_caseload(
     app, logged_in, therapist, count_queries
 ):
@@ -724,6 +730,7 @@ def test_a_missing_or_garbled_version_is_a_conflict_not_an_overwrite(
     assert load(app, couple_id).status == "active"
 
 
+@pytest.mark.sqlite_too
 def test_a_simultaneous_save_is_caught_at_the_database(app, logged_in, make_couple, therapist):
     """Both requests passed the version check; the other one committed first."""
     couple_id = make_couple(therapist, presenting_concerns="Original")
@@ -762,6 +769,7 @@ PAYLOADS = [
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
+@pytest.mark.sqlite_too
 def test_payloads_in_every_text_field_render_inert(app, logged_in, payload):
     fields = {
         "label": payload,
