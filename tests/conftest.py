@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
 from sqlalchemy import create_engine, event, make_url, text
@@ -240,10 +241,31 @@ class Client(FlaskClient):
     """A test client that sends the CSRF token a browser would, read from the page."""
 
     def csrf_token(self) -> str:
+        """The token a page of this session carries: signed from the session's raw token as
+        Flask-WTF signs it (the page is fetched only while the session has none). Fetching
+        a page before every post, the dashboard once signed in, took ~17 ms a post."""
+        raw = self._session().get("csrf_token")
+        if isinstance(raw, str):
+            app = self.application
+            signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
+            return str(signer.dumps(raw))
         page = self.get("/login", follow_redirects=True).get_data(as_text=True)
         match = CSRF_META.search(page)
         assert match, "no CSRF token on the page"
         return match.group(1)
+
+    def _session(self) -> dict[str, Any]:
+        """The signed session cookie's contents, as the app would read them."""
+        app = self.application
+        name = app.config["SESSION_COOKIE_NAME"]
+        serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        for (_, _, key), cookie in self._cookies.items():
+            if key == name and serializer is not None:
+                try:
+                    return dict(serializer.loads(cookie.value))
+                except BadSignature:
+                    return {}
+        return {}
 
     def post(self, *args: Any, csrf: bool = True, **kwargs: Any) -> TestResponse:
         data = kwargs.get("data")
