@@ -103,6 +103,11 @@ def check_line_chart(svg: str, legend: list[str], names: tuple[str, str], where:
     rings = marks(svg, 3)[1]
     ringed = any(item.startswith(("Reliable change", "Large change")) for item in legend)
     assert ringed == bool(rings), f"{where}: legend {legend}, {rings} rings"
+    # A dashed ring on each point a partner answered on their own page (series 5 and 6),
+    # named in the legend exactly when one is drawn.
+    own = marks(svg, 5)[1] + marks(svg, 6)[1]
+    named_own = "Answered on their own page (dashed ring)" in legend
+    assert named_own == bool(own), f"{where}: legend {legend}, {own} self-report rings"
     cutoff = [item for item in legend if item.startswith("Cut-off")]
     lines = marks(svg, 4)[0]
     assert bool(cutoff) == bool(lines), f"{where}: legend {legend}, cut-off lines {lines}"

@@ -239,3 +239,26 @@ def test_the_csi_chart_draws_what_its_legend_table_and_alt_text_name(
     (line,) = marks(svg, 4)[0]
     assert len({y for _, y in line}) == 1
     assert max(x for x, _ in line) - min(x for x, _ in line) > 0.9 * plot_width(svg)
+
+
+def test_self_reported_points_get_a_dashed_ring_of_their_own_and_nothing_else_does():
+    charts.clear_cache()
+    plain = svg_of(charts.line_chart(practice_spec(wide=True)))
+    assert marks(plain, 5) == ([], 0) and marks(plain, 6) == ([], 0)
+    spec = practice_spec(
+        wide=True,
+        self_a=(None, None, 9, None, None, None, None, None, None, 7),
+        self_b=(None,) * 9 + (7,),
+    )
+    svg = svg_of(charts.line_chart(spec))
+    assert marks(svg, 5) == ([], 2) and marks(svg, 6) == ([], 1)
+    rings = [
+        circle
+        for group in svg_tree(svg).iter(f"{SVG}g")
+        if "serie-5" in group.get("class", "").split()
+        for circle in group.iter(f"{SVG}circle")
+    ]
+    # Round the point, not over it: no fill, a dashed grey stroke.
+    assert {(c.get("fill"), c.get("stroke-dasharray")) for c in rings} == {("none", "3,2")}
+    # The partners' own lines are the same with and without the rings.
+    assert marks(svg, 0) == marks(plain, 0) and marks(svg, 1) == marks(plain, 1)

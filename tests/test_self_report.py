@@ -9,6 +9,8 @@ import re
 from sqlalchemy import select
 
 from tests.progress_helpers import create_link, held_session, rating_form
+from tests.test_chart_legends import legend_items, sections
+from tests.test_charts import marks, svg_of
 from therapy.extensions import db
 from therapy.measures import services as measures
 from therapy.measures.definitions import builtin_measures, parse_definition
@@ -88,6 +90,15 @@ def test_the_partner_answers_it_and_it_charts_marked_self_report(
     progress = logged_in.get(f"/couples/{couple_id}/progress").get_data(as_text=True)
     assert "Weekly closeness check" in progress
     assert re.search(r"4 \(self-report\)", progress)
+    # The drawn chart marks it too (the printed report has no table): a dashed ring round
+    # Zoë's one point, named in the legend and the image's text.
+    section = sections(progress)["weekly-closeness"]
+    svg = svg_of(re.search(r'src="(data:image/svg\+xml;base64,[^"]+)"', section).group(1))
+    assert marks(svg, 5)[1] == 1 and marks(svg, 6)[1] == 0
+    assert "Answered on their own page (dashed ring)" in legend_items(section)
+    assert "A dashed ring marks the point a partner answered on their own page." in section
+    # Scores the therapist enters are not ringed: the CSI-4's section names no ring.
+    assert "Answered on their own page" not in sections(progress)["csi-4"]
 
 
 def test_without_the_permission_the_partner_is_not_asked(app, therapist, make_couple, library):

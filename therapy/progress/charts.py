@@ -58,6 +58,8 @@ STYLE = Style(
     title_font_size=15,
 )
 CHANGE_MARKER = "fill:#fff;stroke:#9b1c1c;stroke-width:3"
+# Drawn over the point, so its fill is none: the partner's own mark stays visible inside.
+SELF_REPORT_MARKER = "fill:none;stroke:#3d4650;stroke-width:2;stroke-dasharray:3,2"
 CACHE_SIZE = 512
 
 
@@ -77,6 +79,10 @@ class LineSpec:
     cutoff_label: str = ""
     wide: bool = True  # full page width; practices are drawn smaller, two to a row
     change_label: str = "Reliable change (ringed)"  # "Large change" for Tandem's own ratings
+    # Each partner's value in the weeks they answered a measure on their own page (a
+    # dashed ring round the point), the rest None; empty when nothing was self-reported.
+    self_a: tuple[float | None, ...] = ()
+    self_b: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -288,7 +294,9 @@ def _alone(values: Sequence[float | None]) -> tuple[tuple[str, Any], ...]:
 
 # Each series keeps its place (and so its class, serie-N, and colour) whether or not it has
 # anything to draw: the stylesheet, the legend's swatches and the tests rely on it.
-SERIES_A, SERIES_B, SERIES_GAP, SERIES_CHANGES, SERIES_CUTOFF = range(5)
+SERIES_A, SERIES_B, SERIES_GAP, SERIES_CHANGES, SERIES_CUTOFF, SERIES_SELF_A, SERIES_SELF_B = range(
+    7
+)
 
 
 def _padded(spec: LineSpec) -> tuple[list[str], int]:
@@ -347,6 +355,18 @@ def _render_line(spec: LineSpec) -> str:
             cutoff,
             "stroke-width:2;stroke-dasharray:12,6",
             options=(("show_dots", False),),
+        ),
+        *(
+            _Series(
+                f"{name}, answered on their own page",
+                points(values),
+                "stroke:none",
+                SELF_REPORT_MARKER,
+                (("stroke", False), ("show_dots", True), ("dots_size", 7)),
+            )
+            for name, values in ((name_a, spec.self_a), (name_b, spec.self_b))
+            # Only when there is one to draw: each series is one more for pygal to prepare.
+            if spec.self_a or spec.self_b
         ),
     ]
     css = THEME + "".join(

@@ -162,6 +162,16 @@ class Chart:
         return sum(1 for row in self.rows if getattr(row, role) is not None)
 
     @property
+    def self_reports(self) -> int:
+        """How many points a partner answered on their own page (each ringed, dashed)."""
+        return sum(
+            1
+            for row in self.rows
+            for cell in (row.a, row.b)
+            if cell is not None and cell.self_report
+        )
+
+    @property
     def gaps(self) -> int:
         """How many weeks both partners answered (each a point of the difference line)."""
         return sum(1 for row in self.rows if row.gap is not None)
@@ -305,6 +315,16 @@ class SharedMarks:
         return max((chart.answered(role) for chart in self.charts), default=0)
 
     @property
+    def self_reports(self) -> int:
+        """How many points a partner answered on their own page (each ringed, dashed)."""
+        return sum(
+            1
+            for row in self.rows
+            for cell in (row.a, row.b)
+            if cell is not None and cell.self_report
+        )
+
+    @property
     def gaps(self) -> int:
         return max((chart.gaps for chart in self.charts), default=0)
 
@@ -439,6 +459,8 @@ def _chart(
         cutoff_label=cutoff_label,
         wide=unit != "rating",
         change_label=f"{word.capitalize()} change (ringed)",
+        self_a=_self_reported(rows, "a"),
+        self_b=_self_reported(rows, "b"),
     )
     image = charts.line_chart(spec) if rows else ""
     return Chart(
@@ -463,6 +485,15 @@ def _chart(
     )
 
 
+def _self_reported(rows: Sequence[Row], role: str) -> tuple[float | None, ...]:
+    """Partner `role`'s value in the weeks they answered on their own page; () if none."""
+    values = tuple(
+        cell.value if cell is not None and cell.self_report else None
+        for cell in (getattr(row, role) for row in rows)
+    )
+    return values if any(value is not None for value in values) else ()
+
+
 def _alt(title: str, rows: tuple[Row, ...], name_a: str, name_b: str, cutoff: float | None) -> str:
     if not rows:
         return f"{title}: no answers in this period."
@@ -481,6 +512,12 @@ def _alt(title: str, rows: tuple[Row, ...], name_a: str, name_b: str, cutoff: fl
     )
     if cutoff is not None:
         text += f" A dashed level line marks the cut-off at {cutoff:g}."
+    own = sum(1 for r in rows for cell in (r.a, r.b) if cell is not None and cell.self_report)
+    if own:
+        text += (
+            f" A dashed ring marks {'the point' if own == 1 else f'the {own} points'}"
+            " a partner answered on their own page."
+        )
     return text + " The table below the chart lists every week."
 
 
