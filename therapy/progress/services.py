@@ -316,13 +316,7 @@ class SharedMarks:
 
     @property
     def self_reports(self) -> int:
-        """How many points a partner answered on their own page (each ringed, dashed)."""
-        return sum(
-            1
-            for row in self.rows
-            for cell in (row.a, row.b)
-            if cell is not None and cell.self_report
-        )
+        return sum(chart.self_reports for chart in self.charts)
 
     @property
     def gaps(self) -> int:
