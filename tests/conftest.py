@@ -238,7 +238,8 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
 
 
 class Client(FlaskClient):
-    """A test client that sends the CSRF token a browser would, read from the page."""
+    """A test client that sends the CSRF token a browser would: the one its session's
+    pages carry."""
 
     def csrf_token(self) -> str:
         """The token a page of this session carries: signed from the session's raw token as

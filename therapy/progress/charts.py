@@ -294,9 +294,8 @@ def _alone(values: Sequence[float | None]) -> tuple[tuple[str, Any], ...]:
 
 # Each series keeps its place (and so its class, serie-N, and colour) whether or not it has
 # anything to draw: the stylesheet, the legend's swatches and the tests rely on it.
-SERIES_A, SERIES_B, SERIES_GAP, SERIES_CHANGES, SERIES_CUTOFF, SERIES_SELF_A, SERIES_SELF_B = range(
-    7
-)
+SERIES_A, SERIES_B, SERIES_GAP, SERIES_CHANGES, SERIES_CUTOFF = range(5)
+SERIES_SELF_A, SERIES_SELF_B = 5, 6  # only in a chart with a self-reported point
 
 
 def _padded(spec: LineSpec) -> tuple[list[str], int]:

@@ -164,12 +164,7 @@ class Chart:
     @property
     def self_reports(self) -> int:
         """How many points a partner answered on their own page (each ringed, dashed)."""
-        return sum(
-            1
-            for row in self.rows
-            for cell in (row.a, row.b)
-            if cell is not None and cell.self_report
-        )
+        return _self_report_count(self.rows)
 
     @property
     def gaps(self) -> int:
@@ -479,6 +474,10 @@ def _chart(
     )
 
 
+def _self_report_count(rows: Sequence[Row]) -> int:
+    return sum(1 for r in rows for cell in (r.a, r.b) if cell is not None and cell.self_report)
+
+
 def _self_reported(rows: Sequence[Row], role: str) -> tuple[float | None, ...]:
     """Partner `role`'s value in the weeks they answered on their own page; () if none."""
     values = tuple(
@@ -506,7 +505,7 @@ def _alt(title: str, rows: tuple[Row, ...], name_a: str, name_b: str, cutoff: fl
     )
     if cutoff is not None:
         text += f" A dashed level line marks the cut-off at {cutoff:g}."
-    own = sum(1 for r in rows for cell in (r.a, r.b) if cell is not None and cell.self_report)
+    own = _self_report_count(rows)
     if own:
         text += (
             f" A dashed ring marks {'the point' if own == 1 else f'the {own} points'}"
