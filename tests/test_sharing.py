@@ -8,15 +8,18 @@ so a route added later is walked too.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from flask import Flask, url_for
 from sqlalchemy import func, select
 
 from tests.conftest import Account, AuthActions, Client
+from tests.pdf_helpers import flat as pdf_text
 from tests.progress_helpers import add_checkin, create_link, held_session, rating_form
+from therapy import timeutil
 from therapy.couples import sharing
 from therapy.extensions import db
 from therapy.models import (
@@ -25,10 +28,13 @@ from therapy.models import (
     CheckInLink,
     Couple,
     CoupleShare,
+    Exercise,
     OutgoingMessage,
     TherapySession,
     User,
 )
+from therapy.models.base import utcnow
+from therapy.sessions.services import add_item, create_session
 
 ID_ARGUMENTS = {"couple_id", "session_id", "checkin_id", "link_id", "message_id"}
 # Id arguments of routes that are not about a couple (checked by their own tests).
@@ -36,6 +42,8 @@ OTHER_ARGUMENTS = {"exercise_id", "user_id", "token", "filename", "passkey_id"}
 
 # Routes that need more than reading even to open (their GET is refused to a supervisor).
 EDIT_TO_OPEN = {"checkins.edit"}
+# Posts that only read (printing the report stores nothing): a supervisor's is let through.
+READ_POSTS = {"progress.report"}
 # The owner's alone: sharing and deleting.
 OWNER_ONLY = {"couples.sharing_page", "couples.share", "couples.revoke_share", "couples.delete"}
 # Administrators' pages: 404 for every therapist, as if they did not exist.
@@ -205,9 +213,9 @@ def test_a_supervisor_reads_everything_and_every_post_is_refused(app, world):
         target = url(app, rule, world.ids)
         if method == "POST":
             response = client.post(target, data=form(app, client))
-            expected = 404 if endpoint in ADMIN_ONLY else 403
+            expected = 404 if endpoint in ADMIN_ONLY else 200 if endpoint in READ_POSTS else 403
             assert response.status_code == expected, (endpoint, response.status_code)
-            assert "overwritten" not in response.get_data(as_text=True)
+            assert b"overwritten" not in response.data
             posts += 1
         else:
             response = client.get(target)
@@ -292,6 +300,41 @@ def test_a_supervisor_sees_private_answers_only_when_allowed(app, world, make_us
     client = login(app, trusted)
     assert "Hidden hurt words" in client.get(checkin).get_data(as_text=True)
     assert "Hidden hurt words" in client.get(progress).get_data(as_text=True)
+
+
+def test_a_supervisor_prints_the_report_with_what_their_page_shows(app, world, make_user):
+    report = f"/couples/{world.couple_id}/report.pdf"
+
+    def printed(client: Client) -> str:
+        # A report for the therapist's records is asked for: no "for the couple" box.
+        data = {"start": "2020-01-01", "csrf_token": client.csrf_token()}
+        response = client.post(report, data=data)
+        assert response.status_code == 200 and response.mimetype == "application/pdf"
+        return pdf_text(response.data)
+
+    restricted = printed(world.clients["supervisor"])
+    assert "Hidden hurt words" not in restricted
+    assert "For the supervisor: answers marked private" in restricted
+    assert "prepared by Dr. Sup" in restricted
+    assert "Hidden hurt words" in printed(world.clients["owner"])
+    trusted = make_user("trusted@example.com", name="Dr. Trusted")
+    share(app, world.couple_id, trusted, "supervisor", private=True)
+    allowed = printed(login(app, trusted))
+    assert "Hidden hurt words" in allowed and "For the therapist's records" in allowed
+    # The page offers the form to the supervisor, and a refused form keeps private out too.
+    client = world.clients["supervisor"]
+    page = client.get(f"/couples/{world.couple_id}/progress").get_data(as_text=True)
+    assert f'action="/couples/{world.couple_id}/report.pdf"' in page
+    refused = client.post(report, data={"start": "not a date", "csrf_token": client.csrf_token()})
+    assert refused.status_code == 422
+    assert "Hidden hurt words" not in refused.get_data(as_text=True)
+    with app.app_context():
+        printed_by = db.session.scalars(
+            select(AuditEvent.actor_id).where(
+                AuditEvent.action == "report.export", AuditEvent.record_id == world.couple_id
+            )
+        ).all()
+    assert sorted(printed_by) == sorted([world.supervisor.id, world.owner.id, trusted.id])
 
 
 def test_revoking_refuses_the_next_request_from_any_open_page(app, world):
@@ -408,3 +451,48 @@ def test_a_supervisor_reads_the_plan_with_no_control_that_would_change_it(app, w
     # A co-therapist edits, so keeps every control.
     co = world.clients["cotherapist"].get(builder).get_data(as_text=True)
     assert "Save plan" in co and "Add exercises" in co
+
+
+def test_a_cotherapist_has_the_shared_couple_on_the_dashboard_and_the_week_print(app, world):
+    """This week's session, a partner's "no" to feeling safe and the couple's safety flag
+    reach the co-therapist, who may see them next; a supervisor's dashboard stays empty."""
+    starts = utcnow() + timedelta(days=1)
+    with app.app_context():
+        couple = db.session.get(Couple, world.couple_id)
+        upcoming = create_session(couple, starts_at=starts)
+        daily = db.session.scalars(
+            select(Exercise).where(Exercise.key == "communication-daily-download")
+        ).one()
+        add_item(upcoming, daily, homework=True)
+        couple.safety_flag = True
+        checkin = db.session.get(CheckIn, world.ids["checkin_id"])
+        checkin.safety_answer = "no"
+        db.session.commit()
+        upcoming_id = upcoming.id
+    co, sup = world.clients["cotherapist"], world.clients["supervisor"]
+    dashboard = co.get("/").get_data(as_text=True)
+    week = dashboard.split('id="week-heading"')[1].split("</section>")[0]
+    assert f'href="/sessions/{upcoming_id}"' in week and "Co-therapist" in week
+    attention = dashboard.split('id="attention-heading"')[1].split("</section>")[0]
+    assert "Alexia answered “No” to “Do you feel safe at home right now?”" in attention
+    flags = dashboard.split('id="safety-heading"')[1].split("</section>")[0]
+    assert "Alexia &amp; Samir" in flags or "Alexia & Samir" in html.unescape(flags)
+    # The owner's dashboard is unchanged by the share; the supervisor's lists none of it.
+    owner = world.clients["owner"].get("/").get_data(as_text=True)
+    assert f'href="/sessions/{upcoming_id}"' in owner and "Co-therapist" not in owner
+    assert "Alexia" not in sup.get("/").get_data(as_text=True).split("</h1>")[1]
+    # The week's print run takes the shared session, and its access is audited.
+    day = timeutil.to_local(starts).date().isoformat()
+    query = f"first={day}&last={day}"
+    assert "1 handout to print" in co.get(f"/handouts/week?{query}").get_data(as_text=True)
+    printed = co.get(f"/handouts/week.pdf?{query}")
+    assert printed.status_code == 200 and "Alexia" in pdf_text(printed.data)
+    assert "no session" in sup.get(f"/handouts/week?{query}").get_data(as_text=True).lower()
+    with app.app_context():
+        audited = db.session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.actor_id == world.cotherapist.id,
+                AuditEvent.record_id == world.couple_id,
+            )
+        ).all()
+    assert audited.count("share.cotherapist.access") >= 2

@@ -20,7 +20,7 @@ from enum import IntEnum
 
 from flask import abort, g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from werkzeug.wrappers import Response
 
 from therapy import audit
@@ -78,6 +78,17 @@ class Access:
 
 class Refused(Exception):
     """This therapist may see the couple but not do this (a supervisor's change)."""
+
+
+def works_with(user_id: int) -> ColumnElement[bool]:
+    """The couples a therapist works with, as a condition on Couple: their own, and those
+    shared with them as co-therapist. These fill the dashboard (this week's sessions, what
+    needs attention, safety flags) and the week's print run. A supervisor reads a shared
+    couple when they open it and has none of these on their dashboard."""
+    shared = select(CoupleShare.couple_id).where(
+        CoupleShare.user_id == user_id, CoupleShare.role == ShareRole.COTHERAPIST.value
+    )
+    return or_(Couple.owner_id == user_id, Couple.id.in_(shared))
 
 
 def default_need() -> Need:

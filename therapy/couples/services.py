@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from therapy import audit, timeutil
-from therapy.couples.access import Need, couple_access
+from therapy.couples.access import Need, couple_access, works_with
 from therapy.extensions import db
 from therapy.models import (
     AuditEvent,
@@ -406,9 +406,10 @@ class CaseloadRow:
     next_session_at: datetime | None
 
 
-def session_times(owner_id: int, now: datetime) -> Any:
-    """Per couple of this owner: the latest past and the earliest future session, as a
-    subquery (its columns keep the UTC type). Cancelled and undated sessions do not count."""
+def session_times(owner_id: int, now: datetime, *, shared: bool = False) -> Any:
+    """Per couple of this owner (`shared`: and those they are co-therapist for): the latest
+    past and the earliest future session, as a subquery (its columns keep the UTC type).
+    Cancelled and undated sessions do not count."""
     starts = TherapySession.starts_at
     # A session marked held is past, whatever its date says (it may have been dated ahead
     # by mistake, or moved): it is the last session, never the next.
@@ -421,7 +422,7 @@ def session_times(owner_id: int, now: datetime) -> Any:
         )
         .join(Couple, Couple.id == TherapySession.couple_id)
         .where(
-            Couple.owner_id == owner_id,
+            works_with(owner_id) if shared else Couple.owner_id == owner_id,
             TherapySession.status != SessionStatus.CANCELLED.value,
             starts.is_not(None),
         )
@@ -599,11 +600,12 @@ def summary(owner: User) -> CaseloadSummary:
         else:
             result.counts[status] = result.counts.get(status, 0) + number
     result.recent = recently_viewed(owner)
+    # Safety flags of couples they are co-therapist for too: they may see them first.
     result.flagged = list(
         db.session.scalars(
             select(Couple)
             .where(
-                Couple.owner_id == owner.id,
+                works_with(owner.id),
                 Couple.archived_at.is_(None),
                 Couple.safety_flag.is_(True),
             )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from therapy import pdf, timeutil
+from therapy.couples.access import Need, couple_access, works_with
 from therapy.extensions import db
 from therapy.handouts.data import (
     TRACKING_CHOICES,
@@ -428,17 +429,19 @@ def _start_of(day: date) -> datetime:
 
 
 def week(therapist: User, first: date, last: date) -> Week:
-    """Every non-cancelled session of the therapist's own couples from `first` to `last`.
+    """Every non-cancelled session from `first` to `last` of the therapist's own couples
+    and those they are co-therapist for (each shared couple is checked and its access
+    audited as when it is opened).
 
     A fixed number of queries: the sessions with couples, partners and plans, and the next
-    session dates.
+    session dates; and one for each shared couple.
     """
     sessions = list(
         db.session.scalars(
             select(TherapySession)
             .join(Couple, Couple.id == TherapySession.couple_id)
             .where(
-                Couple.owner_id == therapist.id,
+                works_with(therapist.id),
                 TherapySession.status != SessionStatus.CANCELLED.value,
                 TherapySession.starts_at >= _start_of(first),
                 TherapySession.starts_at < _start_of(last + timedelta(days=1)),
@@ -447,6 +450,8 @@ def week(therapist: User, first: date, last: date) -> Week:
             .options(selectinload(TherapySession.couple).selectinload(Couple.partners))
         )
     )
+    for couple_id in sorted({s.couple_id for s in sessions if s.couple.owner_id != therapist.id}):
+        couple_access(couple_id, Need.READ)
     result = Week(first, last)
     with_homework = [session for session in sessions if session.homework]
     next_dates = next_session_dates(with_homework)

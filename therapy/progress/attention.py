@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from therapy.checkins import questions
+from therapy.couples.access import works_with
 from therapy.couples.services import session_times
 from therapy.extensions import db
 from therapy.measures.definitions import Measure
@@ -65,16 +66,19 @@ class Attention:
 def needing_attention(
     owner: User, now: datetime | None = None, unread: Mapping[int, Unread] | None = None
 ) -> list[Attention]:
-    """The owner's active couples that need a look, with why; most reasons first.
+    """The therapist's active couples that need a look, with why; most reasons first.
+    Their own couples and those they are co-therapist for: a partner's worrying answer
+    or a long gap matters to whoever sees the couple next.
 
     `unread`: what `unread_by_couple` found for (at least) these couples, when the caller
-    has it already (the dashboard counts them for all its couples)."""
+    has it already. The dashboard counts them for the therapist's own couples only: the
+    inbox where they are read is the owner's."""
     now = now or utcnow()
     couples = {
         row.id: row
         for row in db.session.execute(
             select(Couple.id, Couple.label, Couple.started_on, Couple.created_at).where(
-                Couple.owner_id == owner.id,
+                works_with(owner.id),
                 Couple.archived_at.is_(None),
                 Couple.status == CoupleStatus.ACTIVE.value,
             )
@@ -123,7 +127,7 @@ def _safety(owner: User, name, result: list[Attention]) -> None:  # type: ignore
         )
         .join(Couple, Couple.id == CheckIn.couple_id)
         .where(
-            Couple.owner_id == owner.id,
+            works_with(owner.id),
             Couple.archived_at.is_(None),
             CheckIn.safety_answer.in_(("unsure", "no")),
             CheckIn.safety_seen_at.is_(None),
@@ -369,7 +373,7 @@ def _links(ids: list[int], name, found: dict[int, list[str]], now: datetime) -> 
 def _sessions(
     owner: User, couples: dict[int, Any], found: dict[int, list[str]], now: datetime
 ) -> None:
-    times = session_times(owner.id, now)
+    times = session_times(owner.id, now, shared=True)
     rows = db.session.execute(select(times.c.couple_id, times.c.last_at))
     last: dict[int, datetime] = {couple_id: last_at for couple_id, last_at in rows}
     for couple_id, row in couples.items():

@@ -35,7 +35,8 @@ def show(couple_id: int) -> str:
     if not form.errors:
         form.start.data, form.end.data = start, end
     # A supervisor the owner did not allow private answers sees the couple view only.
-    couple_view = request.args.get("view") == "couple" or not access.may_see_private(couple)
+    restricted = not access.may_see_private(couple)
+    couple_view = request.args.get("view") == "couple" or restricted
     progress = services.build(couple, start, end, couple_view=couple_view)
     report = ReportForm(formdata=None, start=start, end=end)
     return render_template(
@@ -44,6 +45,7 @@ def show(couple_id: int) -> str:
         progress=progress,
         form=form,
         report=report,
+        restricted=restricted,
         week_homework=week.recent_homework(couple, couple_view=couple_view),
         measures_form=_measures_form(couple, progress.names),
     )
@@ -79,11 +81,13 @@ def couple_view_measures(couple_id: int) -> Response:
 def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tuple[str, int]:
     """The progress page again, the report form as typed, and what went wrong."""
     start, end = form.period(services.default_range(timeutil.local_today()))
-    progress = services.build(couple, start, end, couple_view=False)
+    restricted = not access.may_see_private(couple)
+    progress = services.build(couple, start, end, couple_view=restricted)
     page = render_template(
         "progress/show.html",
         couple=couple,
         progress=progress,
+        restricted=restricted,
         form=RangeForm(formdata=None, start=start, end=end),
         report=form,
         report_problem=problem,
@@ -95,12 +99,16 @@ def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tupl
 @bp.post("/report.pdf")
 @login_required
 def report(couple_id: int) -> Response | tuple[str, int]:
-    couple = get_couple_or_404(couple_id)
+    # Printing reads and changes nothing (the summary is not stored): a supervisor may.
+    couple = get_couple_or_404(couple_id, access.Need.READ)
     form = ReportForm()
     if not form.validate_on_submit():
         return _report_refused(couple, form)
     start, end = form.period(services.default_range(timeutil.local_today()))
-    progress = services.build(couple, start, end, couple_view=bool(form.for_couple.data))
+    # A supervisor the owner did not allow private answers prints what their page shows.
+    restricted = not access.may_see_private(couple)
+    for_couple = bool(form.for_couple.data)
+    progress = services.build(couple, start, end, couple_view=for_couple or restricted)
     html = render_template(
         "progress/report.html",
         progress=progress,
@@ -108,7 +116,8 @@ def report(couple_id: int) -> Response | tuple[str, int]:
         therapist=current_user.display_name,
         summary=(form.summary.data or "").strip(),
         printed_on=timeutil.local_today(),
-        for_couple=bool(form.for_couple.data),
+        for_couple=for_couple,
+        restricted=restricted and not for_couple,
     )
     try:
         body = pdf.render_pdf(html, paper=current_user.paper_size, stylesheets=REPORT_STYLESHEETS)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from therapy import audit
+from therapy.couples.access import works_with
 from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
 from therapy.models import (
@@ -1142,10 +1143,12 @@ class UpcomingSession:
     status: str
     items: int
     today: bool
+    shared: bool = False  # a couple shared with this therapist as co-therapist
 
 
 def upcoming_sessions(owner_id: int, *, days: int = 7) -> list[UpcomingSession]:
-    """Today's and this week's sessions of the therapist's couples, in time order."""
+    """Today's and this week's sessions of the therapist's couples, in time order: their
+    own and those they are co-therapist for (`shared` marks these)."""
     from datetime import timedelta
 
     from therapy import timeutil
@@ -1171,10 +1174,11 @@ def upcoming_sessions(owner_id: int, *, days: int = 7) -> list[UpcomingSession]:
             TherapySession.status,
             Couple.label,
             item_count,
+            Couple.owner_id != owner_id,
         )
         .join(Couple, Couple.id == TherapySession.couple_id)
         .where(
-            Couple.owner_id == owner_id,
+            works_with(owner_id),
             Couple.archived_at.is_(None),
             TherapySession.status != SessionStatus.CANCELLED.value,
             TherapySession.starts_at >= start,
@@ -1192,7 +1196,8 @@ def upcoming_sessions(owner_id: int, *, days: int = 7) -> list[UpcomingSession]:
             status=status,
             items=items,
             today=starts_at < tomorrow,
+            shared=bool(shared),
         )
-        for session_id, couple_id, number, starts_at, status, label, items in rows
+        for session_id, couple_id, number, starts_at, status, label, items, shared in rows
         if starts_at is not None
     ]
