@@ -90,6 +90,20 @@ def test_the_exercise_page_prints_timings_at_the_exercises_own_length(logged_in,
     assert "Set a timer for 10 minutes." in page and "{m:" not in page
 
 
+def test_a_custom_exercises_when_line_follows_the_plans_minutes(app, logged_in, library, couple):
+    from tests.test_library import exercise_form
+
+    form = exercise_form(timing="{m:10} minutes after dinner.", minutes="10")
+    response = logged_in.post("/exercises/new", data=form)
+    assert response.status_code == 302
+    exercise_id = int(response.headers["Location"].split("/")[2])
+    page = html.unescape(logged_in.get(f"/exercises/{exercise_id}").get_data(as_text=True))
+    assert "When: 10 minutes after dinner." in re.sub(r"<[^>]+>", "", page)
+    session_id = plan(app, couple, [(exercise_id, {"homework": True, "minutes": 20})])
+    text = handout_text(logged_in, session_id)
+    assert "When: 20 minutes after dinner." in text and "{m:" not in text
+
+
 # --- steps for the therapist -----------------------------------------------------------
 
 

@@ -289,7 +289,7 @@ def item_from_snapshot(
         tracking=tracking if tracking in TRACKING_CHOICES else "none",  # type: ignore[arg-type]
         prompts=snapshot_texts(snapshot, "prompts"),
         minutes=shown,
-        when=snapshot_text(snapshot, "timing"),
+        when=steps.scaled(snapshot_text(snapshot, "timing"), shown, own),
         stop_safely=snapshot_text(snapshot, "stop_safely"),
         format=snapshot_text(snapshot, "format"),
         who=snapshot_text(snapshot, "who"),

@@ -133,7 +133,8 @@ class ExerciseForm(BaseForm):
     timing = StringField(
         "When and where",
         validators=[Optional(), Length(max=300)],
-        description="E.g. “10 minutes after dinner, phones in another room.”",
+        description="E.g. “{m:10} minutes after dinner, phones in another room.” "
+        "{m:10} follows the plan's minutes, as in the steps.",
     )
     minutes = WholeNumberField(
         "Minutes",
