@@ -472,14 +472,15 @@ def test_a_cotherapist_has_the_shared_couple_on_the_dashboard_and_the_week_print
     co, sup = world.clients["cotherapist"], world.clients["supervisor"]
     dashboard = co.get("/").get_data(as_text=True)
     week = dashboard.split('id="week-heading"')[1].split("</section>")[0]
-    assert f'href="/sessions/{upcoming_id}"' in week and "Co-therapist" in week
+    assert f'href="/sessions/{upcoming_id}"' in week
+    assert "shared with you as co-therapist" in week
     attention = dashboard.split('id="attention-heading"')[1].split("</section>")[0]
     assert "Alexia answered “No” to “Do you feel safe at home right now?”" in attention
     flags = dashboard.split('id="safety-heading"')[1].split("</section>")[0]
     assert "Alexia &amp; Samir" in flags or "Alexia & Samir" in html.unescape(flags)
     # The owner's dashboard is unchanged by the share; the supervisor's lists none of it.
     owner = world.clients["owner"].get("/").get_data(as_text=True)
-    assert f'href="/sessions/{upcoming_id}"' in owner and "Co-therapist" not in owner
+    assert f'href="/sessions/{upcoming_id}"' in owner and "co-therapist" not in owner
     assert "Alexia" not in sup.get("/").get_data(as_text=True).split("</h1>")[1]
     # The week's print run takes the shared session, and its access is audited.
     day = timeutil.to_local(starts).date().isoformat()
@@ -496,3 +497,29 @@ def test_a_cotherapist_has_the_shared_couple_on_the_dashboard_and_the_week_print
             )
         ).all()
     assert audited.count("share.cotherapist.access") >= 2
+
+
+def test_a_partners_safety_answer_on_the_couple_page_as_each_role_may_see_it(app, world):
+    """Every therapist of the couple learns that a partner may not feel safe. The words of
+    the partner's note are a private answer: a supervisor the owner did not allow private
+    answers does not read them. Only those who may change things see "Mark seen"."""
+    with app.app_context():
+        checkin = db.session.get(CheckIn, world.ids["checkin_id"])
+        checkin.safety_answer = "no"
+        checkin.safety_note = "Words only the therapists read"
+        db.session.commit()
+    profile = f"/couples/{world.couple_id}"
+    pages = {
+        who: html.unescape(world.clients[who].get(profile).get_data(as_text=True))
+        for who in ("owner", "cotherapist", "supervisor")
+    }
+    for who, page in pages.items():
+        assert "A partner may not feel safe" in page, who
+        assert "The other partner never sees this; only the couple's therapists do." in page
+        assert "Only you see this" not in page
+    for who in ("owner", "cotherapist"):
+        assert "Words only the therapists read" in pages[who]
+        assert "Mark seen" in pages[who]
+    assert "Words only the therapists read" not in pages["supervisor"]
+    assert "They wrote a note: private, not shown to you." in pages["supervisor"]
+    assert "Mark seen" not in pages["supervisor"]

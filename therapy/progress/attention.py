@@ -143,7 +143,8 @@ def _safety(owner: User, name, result: list[Attention]) -> None:  # type: ignore
         said = SAFETY_ANSWERS.get(answer or "", answer)
         entry.safety.append(
             f"{name(couple_id, role)} answered “{said}” to “{SAFETY_QUESTION}” "
-            f"({on_date:%d %b}). Only you see this; mark it seen on the couple's page."
+            f"({on_date:%d %b}). The other partner never sees this; mark it seen on the "
+            "couple's page."
         )
 
 
