@@ -482,6 +482,12 @@ def test_a_cotherapist_has_the_shared_couple_on_the_dashboard_and_the_week_print
     owner = world.clients["owner"].get("/").get_data(as_text=True)
     assert f'href="/sessions/{upcoming_id}"' in owner and "co-therapist" not in owner
     assert "Alexia" not in sup.get("/").get_data(as_text=True).split("</h1>")[1]
+    # Opened by the co-therapist, it is among their recently viewed; the supervisor's not.
+    co.get(f"/couples/{world.couple_id}")
+    sup.get(f"/couples/{world.couple_id}")
+    recent = co.get("/").get_data(as_text=True).split('id="recent-heading"')[1]
+    assert f'href="/couples/{world.couple_id}"' in recent.split("</section>")[0]
+    assert "Alexia" not in sup.get("/").get_data(as_text=True).split("</h1>")[1]
     # The week's print run takes the shared session, and its access is audited.
     day = timeutil.to_local(starts).date().isoformat()
     query = f"first={day}&last={day}"

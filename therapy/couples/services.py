@@ -617,7 +617,8 @@ def summary(owner: User) -> CaseloadSummary:
 
 
 def recently_viewed(owner: User, limit: int = RECENTLY_VIEWED) -> list[Couple]:
-    """The owner's couples they opened most recently, from their own audit trail."""
+    """The couples the therapist works with (see access.works_with) they opened most
+    recently, from their own audit trail."""
     seen_at = func.max(AuditEvent.at)
     viewed = and_(
         AuditEvent.record_id == Couple.id,
@@ -629,7 +630,7 @@ def recently_viewed(owner: User, limit: int = RECENTLY_VIEWED) -> list[Couple]:
         db.session.scalars(
             select(Couple)
             .join(AuditEvent, viewed)
-            .where(Couple.owner_id == owner.id, Couple.archived_at.is_(None))
+            .where(works_with(owner.id), Couple.archived_at.is_(None))
             .group_by(Couple.id)
             .order_by(seen_at.desc(), Couple.id.desc())
             .limit(limit)
