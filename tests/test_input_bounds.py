@@ -108,6 +108,14 @@ def test_caseload_page_number_in_superscript_is_page_one(logged_in):
     assert response.status_code == 200
 
 
+@pytest.mark.sqlite_too
+@pytest.mark.parametrize("page", ["9223372036854775808", "9223372036854775807", "-3", "²"])
+def test_a_library_page_number_past_any_offset_is_a_page_not_a_crash(logged_in, library, page):
+    """Found by the route fuzz on PostgreSQL: page 2**63 made an OFFSET past bigint (500)."""
+    response = logged_in.get("/exercises/", query_string={"page": page})
+    assert response.status_code == 200
+
+
 # 2, 3, 4 ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("field", "value"),

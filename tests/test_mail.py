@@ -317,7 +317,9 @@ def test_the_schedule_queues_each_message_once_when_due(
         couple = db.session.get(Couple, couple_with_emails)
         from therapy.sessions import services as sessions
 
-        sessions.create_session(couple, starts_at=utcnow() + timedelta(hours=20))
+        # An hour from now: messages go out from 9:00, so the day-before reminder is due
+        # at any time of day (with 20 hours, from midnight to 9:00 it was not yet).
+        sessions.create_session(couple, starts_at=utcnow() + timedelta(hours=1))
         db.session.commit()
     # The held session was 3 days ago: the week page is due; the next session is within
     # two days: the check-in is due, and the day-before reminder (no check-in came).

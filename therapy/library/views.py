@@ -13,6 +13,7 @@ from therapy.library import steps as step_lines
 from therapy.library.forms import ExerciseForm, LibrarySearchForm, practice_options
 from therapy.models import Exercise, Practice
 from therapy.models.library import VARIANT_LABELS
+from therapy.pagination import page_number
 from therapy.parsing import parse_int
 from therapy.text import lines
 
@@ -49,6 +50,9 @@ def index() -> str:
         )
     page = db.paginate(
         services.library_statement(query),
+        # Read here, not by Flask-SQLAlchemy: it takes any integer, and a page number near
+        # 2**63 made an OFFSET past PostgreSQL's bigint (a 500, found by the route fuzz).
+        page=page_number(request.args.get("page")),
         per_page=PER_PAGE,
         max_per_page=PER_PAGE,
         error_out=False,
