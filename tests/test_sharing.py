@@ -491,7 +491,9 @@ def test_a_cotherapist_has_the_shared_couple_on_the_dashboard_and_the_week_print
     # The week's print run takes the shared session, and its access is audited.
     day = timeutil.to_local(starts).date().isoformat()
     query = f"first={day}&last={day}"
-    assert "1 handout to print" in co.get(f"/handouts/week?{query}").get_data(as_text=True)
+    week_page = co.get(f"/handouts/week?{query}").get_data(as_text=True)
+    assert "1 handout to print" in week_page
+    assert "Shared with you as" not in week_page  # a page about many couples, not this one
     printed = co.get(f"/handouts/week.pdf?{query}")
     assert printed.status_code == 200 and "Alexia" in pdf_text(printed.data)
     assert "no session" in sup.get(f"/handouts/week?{query}").get_data(as_text=True).lower()

@@ -119,12 +119,14 @@ def _lookup(couple_id: int, user_id: int) -> tuple[Couple, str, bool] | None:
     return couple, share_role, allowed
 
 
-def couple_access(couple_id: int, need: Need | None = None) -> Access:
+def couple_access(couple_id: int, need: Need | None = None, *, page: bool = True) -> Access:
     """The signed-in therapist's access to this couple, checked now against the database.
 
     404 when the couple does not exist or is neither theirs nor shared with them (as if it
     did not exist); 403 when it is shared with them but not for this (a supervisor's POST,
-    a co-therapist's sharing or deleting).
+    a co-therapist's sharing or deleting). `page=False` for a request about many couples
+    (the week's print run): checked and audited, but not the page's couple (the page then
+    carries no "Shared with you" notice about one of them).
     """
     need = default_need() if need is None else need
     if not current_user.is_authenticated or not valid_id(couple_id):
@@ -138,7 +140,7 @@ def couple_access(couple_id: int, need: Need | None = None) -> Access:
         _audit_shared(access, refused=ROLE_CAN[role] < need)
     if ROLE_CAN[role] < need:
         abort(403)
-    if has_request_context():
+    if page and has_request_context():
         g.couple_access = access
     return access
 

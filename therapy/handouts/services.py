@@ -451,7 +451,7 @@ def week(therapist: User, first: date, last: date) -> Week:
         )
     )
     for couple_id in sorted({s.couple_id for s in sessions if s.couple.owner_id != therapist.id}):
-        couple_access(couple_id, Need.READ)
+        couple_access(couple_id, Need.READ, page=False)
     result = Week(first, last)
     with_homework = [session for session in sessions if session.homework]
     next_dates = next_session_dates(with_homework)
