@@ -186,6 +186,21 @@ def test_a_partners_bad_input_is_explained_and_kept(app, couple):
     assert checkins(app) == []
 
 
+@pytest.mark.parametrize("blank", ["\r\n", " ", "\t"])
+def test_an_optional_choice_sent_as_whitespace_is_refused_not_a_server_error(app, couple, blank):
+    # Radio buttons never send whitespace; a hand-made post did, and was a 500 (found by
+    # the route fuzz): the optional "how helpful" question took it as an answer.
+    held_session(app, couple)
+    client = partner(app)
+    open_link(client, create_link(app, couple, "a"))
+    form = rating_form(app, 6, hw_0_done="partly", hw_0_helpful=blank, went_well="Keep me")
+    response = client.post("/c/", data=form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Choose how helpful it was, or leave it empty." in page and "Keep me" in page
+    assert checkins(app) == []
+
+
 CSRF_META = re.compile(r'<meta name="csrf-token" content="[^"]*">')
 
 

@@ -64,7 +64,11 @@ class ChoiceField(RadioField):
         choices: Sequence[tuple[str, str]] = (),
         **kwargs: Any,
     ):
-        validators = [InputRequired(message=message)] if required else [Optional()]
+        # Optional() would take whitespace for "left empty" and clear pre_validate's error,
+        # passing the whitespace on as the answer: only a missing or empty value is empty.
+        validators = (
+            [InputRequired(message=message)] if required else [Optional(strip_whitespace=False)]
+        )
         super().__init__(
             label,
             validators=validators,
