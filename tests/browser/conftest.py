@@ -50,10 +50,31 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+def whole_bodies(app: Any) -> Any:
+    """The app, answering with each body read whole and its iterable closed.
+
+    Werkzeug's development server closes a response's iterable only after draining the
+    socket, and a connection the browser dropped mid-response (a page left while its logo
+    loads) can raise there first: the static file stayed open, and its ResourceWarning at
+    garbage collection failed whichever test was running (seen once in CI). Pages and
+    PDFs here are small; nothing Tandem serves streams.
+    """
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return wsgi
+
+
 class LiveServer:
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, whole_bodies(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
