@@ -262,3 +262,39 @@ def test_self_reported_points_get_a_dashed_ring_of_their_own_and_nothing_else_do
     assert {(c.get("fill"), c.get("stroke-dasharray")) for c in rings} == {("none", "3,2")}
     # The partners' own lines are the same with and without the rings.
     assert marks(svg, 0) == marks(plain, 0) and marks(svg, 1) == marks(plain, 1)
+
+
+@pytest.mark.parametrize(
+    ("render", "spec", "pygal_class"),
+    [
+        (charts._render_line, practice_spec(), "Line"),
+        (
+            charts._render_line,
+            practice_spec(
+                days=mondays(104),
+                partner_a=(6,) * 104,
+                partner_b=(),
+                gap=(),
+                changes=(),
+                wide=True,
+                cutoff=13.5,
+            ),
+            "Line",
+        ),
+        (
+            charts._render_bars,
+            charts.BarSpec(days=mondays(3), fully=(1, 0, 2), partly=(0, 1, 0), not_done=(1, 1, 0)),
+            "StackedBar",
+        ),
+    ],
+)
+def test_quicker_attribute_lookups_draw_what_pygal_draws(
+    monkeypatch: pytest.MonkeyPatch, render: object, spec: object, pygal_class: str
+) -> None:
+    # charts.Line and StackedBar only change how pygal finds its own attributes.
+    quick = svg_of(render(spec))  # type: ignore[operator]
+    monkeypatch.setattr(charts, pygal_class, getattr(charts.pygal, pygal_class))
+    plain = svg_of(render(spec))  # type: ignore[operator]
+    chart_id = re.compile(r"chart-[0-9a-f-]{36}")
+    assert chart_id.sub("", quick) == chart_id.sub("", plain)
+    assert quick.count("<path") == plain.count("<path") > 3
