@@ -151,3 +151,18 @@ def test_the_shortcuts_are_in_place_once_the_engine_is_loaded() -> None:
     assert set(svg_speed.TEXT_TAGS) <= set(weasyprint.svg.TAGS)
     assert svg_speed.weasyprint_text.__module__ == "weasyprint.svg.text"
     assert svg_speed.weasyprint_size.__module__ == "weasyprint.svg.utils"
+
+
+@pytest.mark.parametrize(
+    "value", ["#9b1c1c", "#fff", "none", "currentColor", "rgba(0, 0, 0, 0.5)", "", None, "bogus"]
+)
+def test_colours_read_as_weasyprint_reads_them_and_each_is_new(value: str | None) -> None:
+    first, again = svg_speed.color(value), svg_speed.color(value)
+    theirs = svg_speed.weasyprint_color(value)
+    assert first == theirs and again == theirs
+    if not isinstance(theirs, str):
+        assert first is not again
+        assert (first.space, first.alpha) == (theirs.space, theirs.alpha)
+        # WeasyPrint changes the alpha of the colour it is given (fill-opacity).
+        first.alpha *= 0.25
+        assert svg_speed.color(value).alpha == theirs.alpha

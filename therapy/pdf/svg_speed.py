@@ -1,4 +1,4 @@
-"""Two shortcuts in WeasyPrint's SVG drawing, for the charts of the progress report.
+"""Three shortcuts in WeasyPrint's SVG drawing, for the charts of the progress report.
 
 1. Text drawn a whole label at a time, not one character at a time. WeasyPrint 70 lays
 out and draws SVG text character by character (svg/text.py), so that glyphs can carry
@@ -19,7 +19,13 @@ call before it tries `float()`; a two-year report calls it ~10,000 times (every 
 of every line), ~20 ms of the render. `size()` here answers a plain number at once and
 hands anything else (units, percentages, empty values) to WeasyPrint's.
 
-`install()` applies both. Only the render process imports this module (engine.py).
+3. Colours parsed once. WeasyPrint parses each element's fill and stroke with tinycss2's
+tokenizer every time it draws one; a chart's colours are a handful of strings used
+thousands of times (a report with two years of rings draws ~900 circles, each with a
+fill and a stroke: ~15 ms). `color()` keeps each string's parsed colour and hands out a
+fresh copy, since WeasyPrint changes the alpha of the one it is given.
+
+`install()` applies all three. Only the render process imports this module (engine.py).
 WeasyPrint is pinned below 71; tests/test_pdf_svg.py checks the names this relies on,
 that both are in place in the render process, and that a chart prints as it did.
 """
@@ -37,6 +43,7 @@ from weasyprint.matrix import Matrix
 from weasyprint.svg.bounding_box import extend_bounding_box
 from weasyprint.svg.text import Style, TextBox
 from weasyprint.svg.text import text as weasyprint_text
+from weasyprint.svg.utils import color as weasyprint_color
 from weasyprint.svg.utils import normalize
 from weasyprint.svg.utils import size as weasyprint_size
 from weasyprint.text.line_break import split_first_line
@@ -53,6 +60,28 @@ SIZE_USERS = (
     "weasyprint.svg.text",
     "weasyprint.svg.defs",
 )
+
+
+# The modules that call color() through a name of their own.
+COLOR_USERS = ("weasyprint.svg", "weasyprint.svg.defs")
+COLORS_KEPT = 256  # distinct colour strings remembered (Tandem's charts use about ten)
+_colors: dict[str, Any] = {}
+
+
+def color(string: str | None) -> Any:
+    """WeasyPrint's color(): the colour `string` names, parsed the first time only."""
+    key = string or ""
+    known = _colors.get(key)
+    if known is None:
+        known = weasyprint_color(string)
+        if len(_colors) < COLORS_KEPT:
+            _colors[key] = known
+    if isinstance(known, str):  # "currentcolor"
+        return known
+    # A copy, as WeasyPrint's own would be new: set_graphical_state changes its alpha.
+    fresh = object.__new__(type(known))
+    fresh.__dict__.update(known.__dict__)
+    return fresh
 
 
 def size(
@@ -168,7 +197,7 @@ def text(svg: Any, node: Any, font_size: float) -> None:
 
 
 def install() -> None:
-    """Use text() and size() from now on, in this process. Safe to call again."""
+    """Use text(), size() and color() from now on, in this process. Safe to call again."""
     # svg/__init__.py dispatches on its TAGS table and recognises text elements by
     # comparing against its module-level name `text`; both must change together.
     weasyprint.svg.text = text
@@ -178,10 +207,16 @@ def install() -> None:
         module = sys.modules[name]
         if getattr(module, "size", None) is weasyprint_size:
             module.size = size  # type: ignore[attr-defined]
+    for name in COLOR_USERS:
+        module = sys.modules[name]
+        if getattr(module, "color", None) is weasyprint_color:
+            module.color = color  # type: ignore[attr-defined]
 
 
 def installed() -> bool:
     """Whether install() has run in this process (tests ask the render process)."""
-    return weasyprint.svg.TAGS.get("text") is text and all(
-        getattr(sys.modules[name], "size", None) is size for name in SIZE_USERS
+    return (
+        weasyprint.svg.TAGS.get("text") is text
+        and all(getattr(sys.modules[name], "size", None) is size for name in SIZE_USERS)
+        and all(getattr(sys.modules[name], "color", None) is color for name in COLOR_USERS)
     )
