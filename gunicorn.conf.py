@@ -11,7 +11,6 @@ on the command line override the ones here. Environment:
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import re
@@ -90,26 +89,13 @@ class Logger(glogging.Logger):
 logger_class = Logger
 
 
-# Python's cyclic garbage collector, tuned for a worker whose loaded app (the exercise
-# library, SQLAlchemy's mappings, templates: about 200,000 objects) lives as long as the
-# worker. Frozen at boot, those objects are no longer walked by each full collection
-# (measured: about 40 ms each, every ~100 requests of the caseload page, a p99 spike),
-# and a larger first threshold lets a request's short-lived objects die by reference
-# counting before a collection looks at them (measured on the caseload page, in-process:
-# 7.2 -> 6.4 ms of CPU per request; bench/profile_pages.py). Reference cycles are still
-# collected, only less often.
-GC_THRESHOLDS = (7000, 10, 10)
-
-
 def post_worker_init(worker: object) -> None:
     """Start the worker's PDF render process as it boots (in the background), so the first
     PDF after a start or a max_requests restart does not wait for it (about a second), and
     compile the templates and draw a chart before the first request (therapy.warm_up);
-    then set the garbage collector for a long-lived worker (GC_THRESHOLDS), with what the
-    warm-up made frozen too."""
+    then set the garbage collector for a long-lived worker, with what the warm-up made
+    frozen too (therapy.settle_gc)."""
     import therapy
 
     therapy.warm_up(worker.wsgi)  # type: ignore[attr-defined]  (None for a non-Tandem app)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    therapy.settle_gc()
