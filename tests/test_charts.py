@@ -8,6 +8,8 @@ import re
 from datetime import date, timedelta
 from xml.etree import ElementTree
 
+import pygal.config
+import pygal.graph.base
 import pytest
 
 from tests.progress_helpers import add_score
@@ -291,10 +293,19 @@ def test_self_reported_points_get_a_dashed_ring_of_their_own_and_nothing_else_do
 def test_quicker_attribute_lookups_draw_what_pygal_draws(
     monkeypatch: pytest.MonkeyPatch, render: object, spec: object, pygal_class: str
 ) -> None:
-    # charts.Line and StackedBar only change how pygal finds its own attributes.
+    # charts.Line and StackedBar only change how pygal finds its own attributes, and
+    # charts._SerieConfig how it lists a series' options.
     quick = svg_of(render(spec))  # type: ignore[operator]
     monkeypatch.setattr(charts, pygal_class, getattr(charts.pygal, pygal_class))
+    monkeypatch.setattr(pygal.graph.base, "SerieConfig", pygal.config.SerieConfig)
     plain = svg_of(render(spec))  # type: ignore[operator]
     chart_id = re.compile(r"chart-[0-9a-f-]{36}")
     assert chart_id.sub("", quick) == chart_id.sub("", plain)
     assert quick.count("<path") == plain.count("<path") > 3
+
+
+def test_a_series_lists_the_options_pygal_lists():
+    assert pygal.graph.base.SerieConfig is charts._SerieConfig
+    mine, theirs = charts._SerieConfig(), pygal.config.SerieConfig()
+    assert dir(mine) == dir(theirs) == dir(charts._SerieConfig(stroke=False))
+    assert vars(charts._SerieConfig(dots_size=5)) == vars(pygal.config.SerieConfig(dots_size=5))
