@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, event, func, insert, make_url, select, tex
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from therapy import create_app
+from therapy import create_app, pdf
 from therapy.extensions import db, limiter
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -155,6 +155,17 @@ def build_app(database_url: str, instance: Path, **overrides: Any) -> Flask:
         # One limiter serves every app in this process; start each test with no counts.
         limiter.reset()
     return app
+
+
+@pytest.fixture
+def pdf_app(tmp_path: Path) -> Iterator[Flask]:
+    """An app for PDF tests (tests/pdf_helpers.py), its PDF cache emptied after each."""
+    from tests.pdf_helpers import make_pdf_app  # it imports this module
+
+    app = make_pdf_app(tmp_path / "instance")
+    with app.app_context():
+        yield app
+        pdf.clear_cache()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -26,14 +25,6 @@ from therapy import pdf
 from therapy.handouts import services
 from therapy.handouts.data import CheckInLink, Handout, HandoutItem
 from therapy.handouts.samples import DAILY_DOWNLOAD, UNSAID_LIST, reference_handout
-
-
-@pytest.fixture
-def pdf_app(tmp_path: Path) -> Iterator[Flask]:
-    app = make_pdf_app(tmp_path / "instance")
-    with app.app_context():
-        yield app
-        pdf.clear_cache()
 
 
 def with_first_item(handout: Handout, **changes: object) -> Handout:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,14 +27,6 @@ from therapy.pdf.job import RenderJob
 from therapy.pdf.worker import RenderPool, render_process
 
 from .conftest import REDIS_URL
-
-
-@pytest.fixture
-def pdf_app(tmp_path: Path) -> Iterator[Flask]:
-    app = make_pdf_app(tmp_path / "instance")
-    with app.app_context():
-        yield app
-        pdf.clear_cache()
 
 
 def page(body: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pikepdf
@@ -13,7 +12,7 @@ import pytest
 import weasyprint.svg
 from flask import Flask
 
-from tests.pdf_helpers import make_pdf_app, poppler_text
+from tests.pdf_helpers import poppler_text
 from tests.visual.compare import difference, normalised, pdf_pages
 from therapy import pdf
 from therapy.pdf import svg_speed
@@ -59,14 +58,6 @@ def text_runs(data: bytes) -> int:
             for stream in streams
             for _, operator in pikepdf.parse_content_stream(stream)
         )
-
-
-@pytest.fixture
-def pdf_app(tmp_path: Path) -> Iterator[Flask]:
-    app = make_pdf_app(tmp_path / "instance")
-    with app.app_context():
-        yield app
-        pdf.clear_cache()
 
 
 def test_the_render_process_draws_each_simple_label_as_one_run(pdf_app: Flask) -> None:
