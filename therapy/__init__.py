@@ -68,6 +68,7 @@ def register_proxy(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from therapy import (
         database,  # noqa: F401  (registers the SQLite connection settings)
+        pagecache,
         pdf,
     )
     from therapy.extensions import csrf, db, limiter, login_manager, migrate
@@ -78,6 +79,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     pdf.init_app(app)
+    pagecache.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

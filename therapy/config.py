@@ -49,6 +49,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
             "hide_parameters": True,
         },
         "REDIS_URL": None,
+        # The caseload's and dashboard's parts kept in each worker while the data they
+        # show is unchanged (therapy/pagecache.py); off only to measure without them.
+        "PAGE_CACHE": True,
         # Sessions: the cookie carries only ids and timestamps, never client data.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -148,6 +151,7 @@ ENVIRONMENT: dict[str, tuple[str, type]] = {
     "TANDEM_SMTP_CA_FILE": ("SMTP_CA_FILE", str),
     "TANDEM_BASE_URL": ("BASE_URL", str),
     "TANDEM_LOGIN_LIMIT_SECOND_FACTOR": ("LOGIN_LIMIT_SECOND_FACTOR", str),
+    "TANDEM_PAGE_CACHE": ("PAGE_CACHE", bool),
 }
 
 

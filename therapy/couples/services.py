@@ -586,8 +586,9 @@ class CaseloadSummary:
         return sum(self.counts.values())
 
 
-def summary(owner: User) -> CaseloadSummary:
-    """Counts by status, recently viewed couples and couples with a safety flag."""
+def summary(owner: User, *, recent: bool = True) -> CaseloadSummary:
+    """Counts by status, recently viewed couples (unless `recent` is false) and couples
+    with a safety flag."""
     result = CaseloadSummary(counts={status: 0 for status in STATUS_LABELS})
     rows = db.session.execute(
         select(Couple.status, Couple.archived_at.is_not(None), func.count())
@@ -599,7 +600,8 @@ def summary(owner: User) -> CaseloadSummary:
             result.archived += number
         else:
             result.counts[status] = result.counts.get(status, 0) + number
-    result.recent = recently_viewed(owner)
+    if recent:
+        result.recent = recently_viewed(owner)
     # Safety flags of couples they are co-therapist for too: they may see them first.
     result.flagged = list(
         db.session.scalars(

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from therapy import audit, timeutil
+from therapy import audit, pagecache, timeutil
 from therapy.admin import services as reassignments
 from therapy.couples import access, services, sharing
 from therapy.couples.access import Need
@@ -44,6 +45,20 @@ bp.after_app_request(access.write_shared_audit)
 @bp.get("")
 @login_required
 def index() -> str:
+    archived = request.args.get("archived") == "1"
+    # The whole list, made again only when the data changed, the minute turned, or other
+    # filters are asked for (therapy/pagecache.py).
+    content = pagecache.part(
+        "caseload", (request.query_string,), _caseload_content, user=current_user
+    )
+    return render_template(
+        "couples/index.html",
+        content=content,
+        heading="Archived couples" if archived else "Couples",
+    )
+
+
+def _caseload_content() -> Markup:
     tags = services.owner_tags(current_user)
     form = CaseloadFilterForm(formdata=request.args)
     form.tag.choices = [SelectChoice("", "Any tag")] + [
@@ -65,15 +80,18 @@ def index() -> str:
         page=page_number(request.args.get("page")),
     )
     page = services.caseload(current_user, query)
-    return render_template(
-        "couples/index.html",
-        form=form,
-        query=query,
-        page=page,
-        shared=sharing.shared_with(current_user, query),
-        role_labels=access.ROLE_LABELS,
-        sorts=services.SORTS,
-        status_labels=services.STATUS_LABELS,
+    # Jinja's own output, escaped as it rendered: safe to place as it is.
+    return Markup(  # noqa: S704
+        render_template(
+            "couples/_caseload.html",
+            form=form,
+            query=query,
+            page=page,
+            shared=sharing.shared_with(current_user, query),
+            role_labels=access.ROLE_LABELS,
+            sorts=services.SORTS,
+            status_labels=services.STATUS_LABELS,
+        )
     )
 
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
+from therapy import pagecache
 from therapy.couples import services as couples
 from therapy.progress import attention
 from therapy.sessions import services as sessions
@@ -51,16 +53,33 @@ def navigation() -> dict[str, object]:
 @bp.get("/")
 @login_required
 def dashboard() -> str:
-    summary = couples.summary(current_user)
+    # Made again only when the data changed or the minute turned (therapy/pagecache.py);
+    # "Recently viewed" reads the audit trail, which every opened couple writes: always
+    # made afresh.
+    overview, safety, total = pagecache.part("dashboard", (), _dashboard_parts, user=current_user)
+    return render_template(
+        "main/dashboard.html",
+        overview=overview,
+        safety=safety,
+        total=total,
+        recent=couples.recently_viewed(current_user),
+    )
+
+
+def _dashboard_parts() -> tuple[Markup, Markup, int]:
+    summary = couples.summary(current_user, recent=False)
     upcoming = sessions.upcoming_sessions(current_user.id)
     # Counted once for every current couple: the needs-attention list reads its share.
     unread = week.unread_by_couple(week.owner_couple_ids(current_user))
     needing = attention.needing_attention(current_user, unread=unread)
-    return render_template(
-        "main/dashboard.html",
+    overview = render_template(
+        "main/_dashboard_overview.html",
         summary=summary,
         upcoming=upcoming,
         attention=needing[: attention.SHOWN],
         attention_more=max(0, len(needing) - attention.SHOWN),
         unread=week.total_of(unread.values()),
     )
+    safety = render_template("main/_dashboard_safety.html", summary=summary)
+    # Jinja's own output, escaped as it rendered: safe to place as it is.
+    return Markup(overview), Markup(safety), summary.total  # noqa: S704

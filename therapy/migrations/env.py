@@ -116,6 +116,10 @@ def run_migrations_online():
                 if connection.in_transaction():
                     connection.rollback()  # only reads since the migrations' commit
                 _sqlite_foreign_keys(connection, on=True)
+            # The data version table may have come or gone: look again (pagecache.py).
+            from therapy import pagecache
+
+            pagecache.schema_changed()
 
 
 def _sqlite_foreign_keys(connection, *, on):

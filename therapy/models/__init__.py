@@ -53,6 +53,7 @@ from therapy.models.session import (
 )
 from therapy.models.share import CoupleShare, ShareRole
 from therapy.models.user import Role, SiteSetup, User
+from therapy.models.version import DataVersion
 from therapy.models.week import (
     HomeworkReply,
     MessageSchedule,
@@ -74,6 +75,7 @@ __all__ = [
     "CoupleReassignment",
     "CoupleShare",
     "CoupleStatus",
+    "DataVersion",
     "EnteredBy",
     "Exercise",
     "ExerciseStar",

@@ -1,0 +1,166 @@
+"""The caseload and dashboard parts kept between requests (therapy/pagecache.py): served
+again only while nothing they show has changed, whoever changed it and however."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text, update
+
+from tests.progress_helpers import create_link, rating_form
+from tests.test_couples import couple_form
+from therapy import pagecache
+from therapy.extensions import db
+from therapy.models import Couple, DataVersion
+
+
+def token(app) -> str | None:
+    with app.app_context():
+        return db.session.scalar(select(DataVersion.token))
+
+
+def test_a_repeated_caseload_is_served_from_the_kept_part(
+    app, logged_in, therapist, make_couple, count_queries
+):
+    make_couple(therapist, "Zoë", "Łukasz")
+    first = logged_in.get("/couples").get_data(as_text=True)
+    with count_queries() as counter:
+        again = logged_in.get("/couples").get_data(as_text=True)
+    assert "Zoë" in again
+    # The same list, without its queries: the signed-in user and the data version only.
+    strip = lambda page: page.split('name="csrf-token"')[1].split("</main>")[0]  # noqa: E731
+    assert strip(again) == strip(first)
+    assert counter.count <= 3, counter.statements
+    # Other filters are another part.
+    assert "No couples found." in logged_in.get("/couples?q=nobody").get_data(as_text=True)
+
+
+def test_every_kind_of_write_shows_on_the_next_caseload(app, logged_in, therapist, make_couple):
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    assert "Zoë" in logged_in.get("/couples").get_data(as_text=True)
+    before = token(app)
+    # Through the app's own form ...
+    response = logged_in.post(
+        "/couples/new",
+        data=couple_form(**{"partner_a-first_name": "Mina", "partner_b-first_name": "Omar"}),
+    )
+    assert response.status_code == 302
+    assert "Mina" in logged_in.get("/couples").get_data(as_text=True)
+    assert token(app) != before
+    # ... an ORM change, a bulk UPDATE and plain SQL, each committed by itself.
+    with app.app_context():
+        db.session.get(Couple, couple).label = "Label by the ORM"
+        db.session.commit()
+    assert "Label by the ORM" in logged_in.get("/couples").get_data(as_text=True)
+    with app.app_context():
+        db.session.execute(update(Couple).values(label="Label by UPDATE"))
+        db.session.commit()
+    assert "Label by UPDATE" in logged_in.get("/couples").get_data(as_text=True)
+    with app.app_context():
+        db.session.execute(text("UPDATE couples SET label = 'Label by SQL'"))
+        db.session.commit()
+    page = logged_in.get("/couples").get_data(as_text=True)
+    assert "Label by SQL" in page and "Label by UPDATE" not in page
+
+
+def test_a_partners_safety_answer_reaches_a_dashboard_already_shown(
+    app, logged_in, library, therapist, make_couple
+):
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    assert "answered “No”" not in logged_in.get("/").get_data(as_text=True)
+    assert "answered “No”" not in logged_in.get("/").get_data(as_text=True)  # kept now
+    partner = app.test_client()
+    partner.get(f"/c/{create_link(app, couple, 'a')}")
+    assert partner.post("/c/", data=rating_form(app, 6, safety_answer="no")).status_code == 302
+    dashboard = logged_in.get("/").get_data(as_text=True)
+    assert "Zoë answered “No” to “Do you feel safe at home right now?”" in dashboard
+
+
+def test_opening_a_couple_leaves_the_token_but_recently_viewed_is_current(
+    app, logged_in, therapist, make_couple
+):
+    first = make_couple(therapist, "Zoë", "Łukasz")
+    logged_in.get("/")
+    before = token(app)
+    assert logged_in.get(f"/couples/{first}").status_code == 200  # writes an audit event
+    assert token(app) == before  # the audit trail alone changes nothing kept
+    dashboard = logged_in.get("/").get_data(as_text=True)
+    recent = dashboard.split('id="recent-heading"')[1].split("</section>")[0]
+    assert f'href="/couples/{first}"' in recent
+
+
+def test_another_app_instance_on_the_database_sees_a_write_at_once(
+    app, make_app, logged_in, therapist, make_couple, auth
+):
+    other_app = make_app()
+    other = other_app.test_client()
+    assert (
+        other.post(
+            "/login", data={"email": therapist.email, "password": therapist.password}
+        ).status_code
+        == 302
+    )
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    assert "Zoë" in other.get("/couples").get_data(as_text=True)  # kept by the other one
+    # Renamed through this instance: the other's kept part is not shown again.
+    with app.app_context():
+        db.session.get(Couple, couple).label = "Renamed elsewhere"
+        db.session.commit()
+    assert "Renamed elsewhere" in other.get("/couples").get_data(as_text=True)
+
+
+def test_one_therapists_part_is_never_shown_to_another(app, client, auth, make_user, make_couple):
+    first, second = make_user("first@example.com"), make_user("second@example.com")
+    make_couple(first, "Zoë", "Łukasz")
+    make_couple(second, "Mina", "Omar")
+    auth.login(first)
+    assert "Zoë" in client.get("/couples").get_data(as_text=True)
+    auth.logout()
+    auth.login(second)
+    page = client.get("/couples").get_data(as_text=True)
+    assert "Mina" in page and "Zoë" not in page
+
+
+def test_a_part_is_made_again_when_the_minute_turns(
+    app, logged_in, therapist, make_couple, monkeypatch
+):
+    make_couple(therapist, "Zoë", "Łukasz")
+    made: list[str] = []
+    original = pagecache.part
+
+    def counting(name, key, make, user):
+        def counted():
+            made.append(name)
+            return make()
+
+        return original(name, key, counted, user)
+
+    monkeypatch.setattr(pagecache, "part", counting)
+    now = [29_000_000]
+    monkeypatch.setattr(pagecache, "_minute", lambda: now[0])
+    logged_in.get("/couples")
+    logged_in.get("/couples")
+    assert made == ["caseload"]
+    now[0] += 1
+    logged_in.get("/couples")
+    assert made == ["caseload", "caseload"]
+
+
+def test_without_the_table_pages_are_made_each_time_and_writes_still_commit(
+    app, logged_in, therapist, make_couple
+):
+    # A database not yet migrated this far: nothing is kept, and no write is refused.
+    with app.app_context(), db.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE data_version")
+    pagecache.schema_changed()
+    try:
+        couple = make_couple(therapist, "Zoë", "Łukasz")
+        assert "Zoë" in logged_in.get("/couples").get_data(as_text=True)
+        with app.app_context():
+            db.session.get(Couple, couple).label = "Renamed"
+            db.session.commit()
+        assert "Renamed" in logged_in.get("/couples").get_data(as_text=True)
+    finally:
+        with app.app_context(), db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "CREATE TABLE data_version (id INTEGER PRIMARY KEY, token VARCHAR(32))"
+            )
+        pagecache.schema_changed()

@@ -1,0 +1,186 @@
+"""Parts of pages kept in a worker's memory while nothing they show can have changed.
+
+The caseload and the dashboard are read far more often than anything on them changes,
+and each costs a dozen queries and their rows turned into HTML. A kept part is found
+by a key made of:
+
+- the *data version*: a random token in the `data_version` table, replaced in the same
+  transaction as every write (see `_replace_token`), so a reader that sees the new
+  token also sees the new data, on every worker and every app instance on the
+  database, Redis or not;
+- who is signed in (and their time zone), and what the page was asked for;
+- the minute: what depends on the clock ("today", the next seven days, "no session for
+  three weeks") is looked at again at least once a minute, and nothing outlives it.
+
+A part is read only by the therapist it was made for, and lives at most a minute past
+the data it shows. Writes to the audit trail alone do not change the token: every
+opened couple writes one, and no kept part reads it (the dashboard's "Recently viewed"
+is made afresh each time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, event, inspect, select, text
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from therapy.extensions import db
+from therapy.models import AuditEvent, DataVersion
+
+T = TypeVar("T")
+
+PARTS_KEPT = 256  # per worker; a caseload page is about 20 KB of HTML
+# Tables whose writes leave the token alone: nothing kept reads them.
+UNSHOWN_TABLES = frozenset({AuditEvent.__tablename__})
+WROTE = "tandem_pagecache_wrote"
+REPLACE_TOKEN = text(
+    "INSERT INTO data_version (id, token) VALUES (1, :token) "
+    "ON CONFLICT (id) DO UPDATE SET token = excluded.token"
+)
+
+
+class PartCache:
+    """This worker's kept parts: a bounded LRU, shared by its threads."""
+
+    def __init__(self, size: int = PARTS_KEPT) -> None:
+        self.size = size
+        self._parts: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def get(self, key: tuple[Hashable, ...]) -> Any:
+        with self._lock:
+            part = self._parts.get(key)
+            if part is not None:
+                self._parts.move_to_end(key)
+            return part
+
+    def put(self, key: tuple[Hashable, ...], part: Any) -> None:
+        with self._lock:
+            self._parts[key] = part
+            while len(self._parts) > self.size:
+                self._parts.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._parts.clear()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["tandem.pagecache"] = PartCache()
+
+
+def _cache() -> PartCache | None:
+    if not current_app.config.get("PAGE_CACHE", True):
+        return None
+    cache: PartCache | None = current_app.extensions.get("tandem.pagecache")
+    return cache
+
+
+def data_version() -> str | None:
+    """The token as this request first read it (None: no row yet, nothing is kept)."""
+    if "data_version" not in g:
+        g.data_version = (
+            db.session.scalar(select(DataVersion.token).where(DataVersion.id == 1))
+            if _versioned(db.session())
+            else None
+        )
+    token: str | None = g.data_version
+    return token
+
+
+def part(name: str, key: tuple[Hashable, ...], make: Callable[[], T], user: Any) -> T:
+    """`make()`, or what it gave for the same `name`, `key`, `user` and data version
+    this minute. `user` is the signed-in therapist: parts are never shared between two.
+    What `make` returns is shared by the worker's threads: return text or tuples."""
+    cache = _cache()
+    token = data_version() if cache is not None else None
+    if cache is None or token is None:
+        return make()
+    full_key = (name, token, _minute(), user.id, user.timezone, *key)
+    kept = cache.get(full_key)
+    if kept is not None:
+        return kept
+    made = make()
+    cache.put(full_key, made)
+    return made
+
+
+def _minute() -> int:
+    return int(time.time() // 60)
+
+
+def forget() -> None:
+    """Drop this request's reading of the token (after it wrote something itself)."""
+    g.pop("data_version", None)
+
+
+# Every session (this app's and any other's in the process) marks the writes it makes
+# and replaces the token in the same transaction, just before it commits.
+
+
+def _mark(session: Session) -> None:
+    session.info[WROTE] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, flush_context: UOWTransaction) -> None:
+    changed = [*session.new, *session.dirty, *session.deleted]
+    if any(getattr(obj, "__tablename__", None) not in UNSHOWN_TABLES for obj in changed):
+        _mark(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    # insert(), update(), delete() and text(): anything but a SELECT may have written.
+    if state.is_select:
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) not in UNSHOWN_TABLES:
+        _mark(state.session)
+
+
+# Whether each database (by engine) has the data_version table: not before its migration
+# ran. Looked up once, and again after migrations run in this process (see env.py).
+_has_table: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+_has_table_lock = threading.Lock()
+
+
+def schema_changed() -> None:
+    with _has_table_lock:
+        _has_table.clear()
+
+
+def _versioned(session: Session) -> bool:
+    engine = session.get_bind()
+    found = _has_table.get(engine)  # type: ignore[arg-type]
+    if found is None:
+        found = inspect(session.connection()).has_table(DataVersion.__tablename__)
+        with _has_table_lock:
+            _has_table[engine] = found  # type: ignore[index]
+    return found
+
+
+@event.listens_for(Session, "before_commit")
+def _replace_token(session: Session) -> None:
+    """A new token, written last in the transaction that made the change."""
+    if session.in_nested_transaction():
+        return
+    session.flush()  # what is still pending, so after_flush can mark it
+    if not session.info.pop(WROTE, False) or not _versioned(session):
+        return
+    session.execute(REPLACE_TOKEN, {"token": uuid.uuid4().hex})
+    session.info.pop(WROTE, None)  # the token's own write
+    with contextlib.suppress(RuntimeError):  # no app context: nothing was read
+        forget()
