@@ -3,13 +3,18 @@ again only while nothing they show has changed, whoever changed it and however."
 
 from __future__ import annotations
 
+import re
+
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select, text, update
 
+from tests.conftest import AuthActions
 from tests.progress_helpers import create_link, rating_form
 from tests.test_couples import couple_form
+from tests.test_sessions import add, calm_exercises, new_session
 from therapy import pagecache
 from therapy.extensions import db
-from therapy.models import Couple, DataVersion
+from therapy.models import AuditEvent, Couple, DataVersion, Exercise
 
 
 def token(app) -> str | None:
@@ -164,3 +169,73 @@ def test_without_the_table_pages_are_made_each_time_and_writes_still_commit(
                 "CREATE TABLE data_version (id INTEGER PRIMARY KEY, token VARCHAR(32))"
             )
         pagecache.schema_changed()
+
+
+def form_secrets(app, page: str) -> set[str]:
+    """The session secrets the page's CSRF tokens were signed from (Flask-WTF's signing)."""
+    signer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
+    tokens = re.findall(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    tokens += re.findall(r'type="hidden" name="csrf_token" value="([^"]+)"', page)
+    assert tokens, "no form on the page"
+    return {signer.loads(token) for token in tokens}
+
+
+def test_a_kept_couple_page_carries_each_browsers_own_csrf_token(app, therapist, make_couple):
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    laptop, tablet = app.test_client(), app.test_client()
+    for browser in (laptop, tablet):
+        AuthActions(browser).login(therapist)
+    on_laptop = laptop.get(f"/couples/{couple}").get_data(as_text=True)
+    on_tablet = tablet.get(f"/couples/{couple}").get_data(as_text=True)
+    assert form_secrets(app, on_laptop) == {laptop._session()["csrf_token"]}
+    assert form_secrets(app, on_tablet) == {tablet._session()["csrf_token"]}
+    # The tablet's own form works.
+    token = re.search(r'name="csrf_token" value="([^"]+)"', on_tablet.split("/archive")[1])
+    response = tablet.post(
+        f"/couples/{couple}/archive", data={"csrf_token": token.group(1)}, csrf=False
+    )
+    assert response.status_code == 302
+
+
+def test_every_visit_to_a_couple_is_audited_though_its_content_is_kept(
+    app, logged_in, therapist, make_couple, count_queries
+):
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    for _ in range(3):
+        assert logged_in.get(f"/couples/{couple}").status_code == 200
+    with app.app_context():
+        views = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "couple.view")
+        ).all()
+    assert len(views) == 3
+
+
+def test_a_new_check_in_shows_on_a_progress_page_already_shown(
+    app, logged_in, library, therapist, make_couple
+):
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    before = logged_in.get(f"/couples/{couple}/progress").get_data(as_text=True)
+    assert "No answers in this period." in before
+    partner = app.test_client()
+    partner.get(f"/c/{create_link(app, couple, 'a')}")
+    assert partner.post("/c/", data=rating_form(app, 7)).status_code == 302
+    after = logged_in.get(f"/couples/{couple}/progress").get_data(as_text=True)
+    assert after != before and "data:image/svg+xml" in after
+
+
+def test_the_plan_builder_shows_an_added_exercise_and_says_so_once(
+    app, logged_in, library, therapist, make_couple
+):
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    session_id = new_session(logged_in, couple)
+    url = f"/sessions/{session_id}"
+    logged_in.get(url)
+    assert "Added “" not in logged_in.get(url).get_data(as_text=True)  # kept now
+    (exercise,) = calm_exercises(app, library, 1)
+    with app.app_context():
+        title = db.session.get(Exercise, exercise).title
+    assert add(logged_in, session_id, exercise).status_code == 302
+    page = logged_in.get(url).get_data(as_text=True)
+    assert f"Added “{title}”." in page and page.count(title) >= 2
+    again = logged_in.get(url).get_data(as_text=True)
+    assert f"Added “{title}”." not in again and title in again

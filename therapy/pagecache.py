@@ -1,21 +1,24 @@
 """Parts of pages kept in a worker's memory while nothing they show can have changed.
 
-The caseload and the dashboard are read far more often than anything on them changes,
-and each costs a dozen queries and their rows turned into HTML. A kept part is found
-by a key made of:
+The caseload, the dashboard, a couple's page and their progress are read far more often
+than anything on them changes, and each costs a dozen queries and their rows turned
+into HTML. A kept part is found by a key made of:
 
 - the *data version*: a random token in the `data_version` table, replaced in the same
   transaction as every write (see `_replace_token`), so a reader that sees the new
   token also sees the new data, on every worker and every app instance on the
   database, Redis or not;
-- who is signed in (and their time zone), and what the page was asked for;
+- who is signed in (their time zone, their browser session), and what the page was
+  asked for;
 - the minute: what depends on the clock ("today", the next seven days, "no session for
   three weeks") is looked at again at least once a minute, and nothing outlives it.
 
-A part is read only by the therapist it was made for, and lives at most a minute past
-the data it shows. Writes to the audit trail alone do not change the token: every
-opened couple writes one, and no kept part reads it (the dashboard's "Recently viewed"
-is made afresh each time).
+A part is read only by the therapist and the browser session it was made for (its forms
+carry that session's CSRF token), and lives at most a minute past the data it shows.
+What a page must do on every request stays outside its part: the access check (and its
+audit of a shared couple), the audit event of an opened couple. Writes to the audit
+trail alone do not change the token, since every opened couple writes one and no kept
+part reads it (the dashboard's "Recently viewed" is made afresh each time).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, session
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Engine, event, inspect, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
@@ -101,14 +105,19 @@ def data_version() -> str | None:
 
 
 def part(name: str, key: tuple[Hashable, ...], make: Callable[[], T], user: Any) -> T:
-    """`make()`, or what it gave for the same `name`, `key`, `user` and data version
-    this minute. `user` is the signed-in therapist: parts are never shared between two.
-    What `make` returns is shared by the worker's threads: return text or tuples."""
+    """`make()`, or what it gave for the same `name`, `key`, `user`, browser session and
+    data version this minute. `user` is the signed-in therapist: parts are never shared
+    between two, nor between two of their browsers (a part's forms carry the session's
+    CSRF token). What `make` returns is shared by the worker's threads: text or tuples."""
     cache = _cache()
     token = data_version() if cache is not None else None
-    if cache is None or token is None:
+    # A message waiting to be shown (a page may show it inside its part): made afresh,
+    # and not kept, so the message shows once and only once.
+    if cache is None or token is None or session.get("_flashes"):
         return make()
-    full_key = (name, token, _minute(), user.id, user.timezone, *key)
+    generate_csrf()  # the session's CSRF secret exists before it is part of the key
+    secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    full_key = (name, token, _minute(), user.id, user.timezone, secret, *key)
     kept = cache.get(full_key)
     if kept is not None:
         return kept

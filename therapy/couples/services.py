@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -578,7 +578,7 @@ def _start_entry(couple: Couple) -> Iterable[TimelineEntry]:
 class CaseloadSummary:
     counts: dict[str, int] = field(default_factory=dict)
     archived: int = 0
-    recent: list[Couple] = field(default_factory=list)
+    recent: list[Row[tuple[int, str, str]]] = field(default_factory=list)
     flagged: list[Couple] = field(default_factory=list)
 
     @property
@@ -618,9 +618,10 @@ def summary(owner: User, *, recent: bool = True) -> CaseloadSummary:
     return result
 
 
-def recently_viewed(owner: User, limit: int = RECENTLY_VIEWED) -> list[Couple]:
+def recently_viewed(owner: User, limit: int = RECENTLY_VIEWED) -> list[Row[tuple[int, str, str]]]:
     """The couples the therapist works with (see access.works_with) they opened most
-    recently, from their own audit trail."""
+    recently, from their own audit trail: each one's id, label and status. (Rows, not
+    Couples: the dashboard reads this afresh on every request; see pagecache.py.)"""
     seen_at = func.max(AuditEvent.at)
     viewed = and_(
         AuditEvent.record_id == Couple.id,
@@ -629,8 +630,8 @@ def recently_viewed(owner: User, limit: int = RECENTLY_VIEWED) -> list[Couple]:
         AuditEvent.actor_id == owner.id,
     )
     return list(
-        db.session.scalars(
-            select(Couple)
+        db.session.execute(
+            select(Couple.id, Couple.label, Couple.status)
             .join(AuditEvent, viewed)
             .where(works_with(owner.id), Couple.archived_at.is_(None))
             .group_by(Couple.id)

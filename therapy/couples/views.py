@@ -113,17 +113,30 @@ def new() -> str | Response:
 @login_required
 def profile(couple_id: int) -> str:
     couple = services.get_couple_or_404(couple_id)
+    content = pagecache.part(
+        "couple", (couple.id,), lambda: _profile_content(couple), user=current_user
+    )
+    page = render_template("couples/profile.html", couple=couple, content=content)
+    # Every visit is in the audit trail, whether the content was kept or not. (After the
+    # page: the commit expires the couple, which the page would then load again.)
     services.record_view(couple)
-    return render_template(
-        "couples/profile.html",
-        couple=couple,
-        timeline=services.timeline(couple),
-        reassigned=reassignments.reassignment_notice(couple, current_user),
-        status_labels=services.STATUS_LABELS,
-        living_labels=services.LIVING_LABELS,
-        export_form=ExportForm(formdata=None),
-        safety=safety.couple_safety(couple),
-        question=safety.SAFETY_QUESTION,
+    return page
+
+
+def _profile_content(couple: Couple) -> Markup:
+    # Jinja's own output, escaped as it rendered: safe to place as it is.
+    return Markup(  # noqa: S704
+        render_template(
+            "couples/_profile_content.html",
+            couple=couple,
+            timeline=services.timeline(couple),
+            reassigned=reassignments.reassignment_notice(couple, current_user),
+            status_labels=services.STATUS_LABELS,
+            living_labels=services.LIVING_LABELS,
+            export_form=ExportForm(formdata=None),
+            safety=safety.couple_safety(couple),
+            question=safety.SAFETY_QUESTION,
+        )
     )
 
 

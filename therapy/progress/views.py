@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from therapy import audit, pdf, timeutil
+from therapy import audit, pagecache, pdf, timeutil
 from therapy.couples import access
 from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
@@ -29,25 +30,38 @@ REPORT_STYLESHEETS = ["css/chart-legend.css", "css/report.css"]
 @login_required
 def show(couple_id: int) -> str:
     couple = get_couple_or_404(couple_id)
+    # A supervisor the owner did not allow private answers sees the couple view only.
+    restricted = not access.may_see_private(couple)
+    content = pagecache.part(
+        "progress",
+        (couple.id, restricted, request.query_string),
+        lambda: _progress_content(couple, restricted),
+        user=current_user,
+    )
+    return render_template("progress/show.html", couple=couple, content=content)
+
+
+def _progress_content(couple: Couple, restricted: bool) -> Markup:
     form = RangeForm(formdata=request.args)
     form.validate()
     start, end = form.period(services.default_range(timeutil.local_today()))
     if not form.errors:
         form.start.data, form.end.data = start, end
-    # A supervisor the owner did not allow private answers sees the couple view only.
-    restricted = not access.may_see_private(couple)
     couple_view = request.args.get("view") == "couple" or restricted
     progress = services.build(couple, start, end, couple_view=couple_view)
     report = ReportForm(formdata=None, start=start, end=end)
-    return render_template(
-        "progress/show.html",
-        couple=couple,
-        progress=progress,
-        form=form,
-        report=report,
-        restricted=restricted,
-        week_homework=week.recent_homework(couple, couple_view=couple_view),
-        measures_form=_measures_form(couple, progress.names),
+    # Jinja's own output, escaped as it rendered: safe to place as it is.
+    return Markup(  # noqa: S704
+        render_template(
+            "progress/_show_content.html",
+            couple=couple,
+            progress=progress,
+            form=form,
+            report=report,
+            restricted=restricted,
+            week_homework=week.recent_homework(couple, couple_view=couple_view),
+            measures_form=_measures_form(couple, progress.names),
+        )
     )
 
 
@@ -83,8 +97,9 @@ def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tupl
     start, end = form.period(services.default_range(timeutil.local_today()))
     restricted = not access.may_see_private(couple)
     progress = services.build(couple, start, end, couple_view=restricted)
-    page = render_template(
-        "progress/show.html",
+    # Made afresh, never kept: it holds what was typed.
+    content = render_template(
+        "progress/_show_content.html",
         couple=couple,
         progress=progress,
         restricted=restricted,
@@ -93,6 +108,7 @@ def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tupl
         report_problem=problem,
         measures_form=_measures_form(couple, progress.names),
     )
+    page = render_template("progress/show.html", couple=couple, content=Markup(content))  # noqa: S704
     return page, 422
 
 

@@ -8,11 +8,12 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from therapy import timeutil
+from therapy import pagecache, timeutil
 from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
 from therapy.handouts.services import prepare_session_handout
@@ -166,7 +167,32 @@ def _picker(session: TherapySession, couple: Couple, safety: Any, have: set[str]
     }
 
 
-def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) -> tuple[str, int]:
+def render_builder(
+    session: TherapySession, *, status: int = 200, kept: bool = False, **extra: Any
+) -> tuple[str, int]:
+    """The plan builder. `kept`: a plain GET, whose content may come from this worker's
+    kept parts (therapy/pagecache.py); a refused save's page, with what was typed, never.
+    """
+
+    def content() -> Markup:
+        return _builder_content(session, **extra)
+
+    if kept:
+        key = (session.id, request.query_string)
+        body = pagecache.part("plan", key, content, user=current_user)
+    else:
+        body = content()
+    page = render_template(
+        "sessions/builder.html",
+        session=session,
+        couple=session.couple,
+        content=body,
+        own_flash=True,
+    )
+    return page, status
+
+
+def _builder_content(session: TherapySession, **extra: Any) -> Markup:
     couple = session.couple
     details = SessionForm(formdata=None, obj=session)
     details.status.choices = _status_choices(new=False)
@@ -202,11 +228,11 @@ def render_builder(session: TherapySession, *, status: int = 200, **extra: Any) 
             for key, value in request.args.items(multi=True)
             if key in PICKER_ARGS
         )[:2000],
-        "own_flash": True,
         **_picker(session, couple, safety, have),
         **extra,
     }
-    return render_template("sessions/builder.html", **context), status
+    # Jinja's own output, escaped as it rendered: safe to place as it is.
+    return Markup(render_template("sessions/_builder_content.html", **context))  # noqa: S704
 
 
 def _back(session: TherapySession, moved: str = "", added: int | None = None) -> Response:
@@ -230,6 +256,7 @@ def builder(session_id: int) -> tuple[str, int]:
     moved = parse_id(item_raw)
     return render_builder(
         services.get_session_or_404(session_id),
+        kept=True,
         moved=moved,
         move_dir=direction if direction in ("up", "down") else None,
         # After "Add", focus goes to the new exercise's minutes, not the top of the page.
