@@ -30,6 +30,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -132,33 +133,44 @@ def gunicorn(app_path: str, port: int) -> Iterator[str]:
         "/dev/null",
         app_path,
     ]
-    process = subprocess.Popen(  # noqa: S603
-        command,
-        cwd=ROOT,
-        env=environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(f"gunicorn exited: {process.stderr.read()}") from None
-                time.sleep(0.1)
-        time.sleep(0.5)  # let every worker boot
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
+    # gunicorn's own log to a file, read at the end (a pipe nobody reads would block the
+    # workers once its buffer filled).
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(  # noqa: S603
+            command,
+            cwd=ROOT,
+            env=environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        break
+                except OSError:
+                    if process.poll() is not None:
+                        log.seek(0)
+                        raise RuntimeError(f"gunicorn exited: {log.read()}") from None
+                    time.sleep(0.1)
+            time.sleep(0.5)  # let every worker boot
+            yield url
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            log.seek(0)
+            lines = log.read().splitlines()
+            restarts = sum("Autorestarting worker" in line for line in lines)
+            problems = [line for line in lines if "[ERROR]" in line or "[CRITICAL]" in line]
+            print(f"   {app_path}: {restarts} workers replaced (max_requests) during the run")
+            for line in problems[:10]:
+                print(f"   {app_path}: {line}")
 
 
 def sign_in(port: int, email: str, password: str) -> str:
@@ -188,6 +200,18 @@ def sign_in(port: int, email: str, password: str) -> str:
     response = connection.getresponse()
     response.read()
     assert response.status == 302, f"sign-in answered {response.status}"
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        cookies[name] = rest.split(";", 1)[0]
+    # Then the page it redirects to, as a browser would, keeping the cookie it sets: the
+    # first page after sign-in adds the session's CSRF secret. (Without it every request
+    # made a new secret, signed and sent a new cookie, and no page part was ever kept.)
+    connection.request(
+        "GET", "/", headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    )
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200, f"the dashboard answered {response.status}"
     for header in response.headers.get_all("Set-Cookie") or []:
         name, _, rest = header.partition("=")
         cookies[name] = rest.split(";", 1)[0]

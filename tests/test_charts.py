@@ -12,7 +12,8 @@ import pygal.config
 import pygal.graph.base
 import pytest
 
-from tests.progress_helpers import add_score
+from tests.conftest import REDIS_URL, AuthActions
+from tests.progress_helpers import add_checkin, add_score
 from therapy.progress import charts
 
 MONDAY = date(2026, 3, 2)
@@ -309,3 +310,51 @@ def test_a_series_lists_the_options_pygal_lists():
     mine, theirs = charts._SerieConfig(), pygal.config.SerieConfig()
     assert dir(mine) == dir(theirs) == dir(charts._SerieConfig(stroke=False))
     assert vars(charts._SerieConfig(dots_size=5)) == vars(pygal.config.SerieConfig(dots_size=5))
+
+
+# Charts one worker drew, for the others (the report is often printed by another worker
+# than the one that showed the progress page).
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set")
+def test_another_worker_prints_the_charts_this_one_drew(
+    app, make_app, logged_in, therapist, make_couple, library, monkeypatch
+):
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    for weeks_ago, value in ((2, 4), (1, 7), (0, 5)):
+        add_checkin(app, couple, "a", date.today() - timedelta(weeks=weeks_ago), value)
+    with app.app_context():
+        charts.clear_cache()
+    shown = logged_in.get(f"/couples/{couple}/progress").get_data(as_text=True)
+    drawn = set(re.findall(r'src="(data:image/svg\+xml;base64,[^"]+)"', shown))
+    assert drawn
+    # Another worker (this process's own charts forgotten) draws nothing itself.
+    with charts._lock:
+        charts._cache.clear()
+
+    def not_drawn_again(spec: object) -> str:
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(charts, "_render_line", not_drawn_again)
+    monkeypatch.setattr(charts, "_render_bars", not_drawn_again)
+    other = make_app().test_client()
+    AuthActions(other).login(therapist)
+    again = other.get(f"/couples/{couple}/progress").get_data(as_text=True)
+    assert set(re.findall(r'src="(data:image/svg\+xml;base64,[^"]+)"', again)) == drawn
+    # Kept under an opaque key, no longer than a PDF.
+    shared = charts._shared_cache_for(other.application)
+    keys = list(shared._client.scan_iter(match=charts.SHARED_PREFIX + "*"))
+    assert keys and all(b"Zo" not in key for key in keys)
+    assert 0 < shared._client.ttl(keys[0]) <= other.application.config["PDF_CACHE_TTL"]
+
+
+def test_with_redis_down_charts_are_drawn_here(make_app, therapist, make_couple, library):
+    down = make_app(REDIS_URL="redis://127.0.0.1:1/0", RATELIMIT_STORAGE_URI="memory://")
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    add_checkin(down, couple, "a", date.today(), 6)
+    client = down.test_client()
+    AuthActions(client).login(therapist)
+    with down.app_context():
+        charts.clear_cache()
+    page = client.get(f"/couples/{couple}/progress").get_data(as_text=True)
+    assert "data:image/svg+xml;base64," in page

@@ -4,7 +4,11 @@ again only while nothing they show has changed, whoever changed it and however."
 from __future__ import annotations
 
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select, text, update
 
@@ -239,3 +243,27 @@ def test_the_plan_builder_shows_an_added_exercise_and_says_so_once(
     assert f"Added “{title}”." in page and page.count(title) >= 2
     again = logged_in.get(url).get_data(as_text=True)
     assert f"Added “{title}”." not in again and title in again
+
+
+def test_a_missing_part_is_made_once_while_the_workers_other_threads_wait():
+    cache = pagecache.PartCache()
+    made: list[int] = []
+    start = threading.Barrier(4)
+
+    def make() -> str:
+        made.append(1)
+        time.sleep(0.2)
+        return "the part"
+
+    def ask() -> str:
+        start.wait()
+        return cache.get_or_make(("progress", 1), make)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: ask(), range(4)))
+    assert answers == ["the part"] * 4
+    assert made == [1]
+    # A part that failed to be made is tried again by the next request.
+    with pytest.raises(RuntimeError):
+        cache.get_or_make(("couple", 2), lambda: (_ for _ in ()).throw(RuntimeError("db")))
+    assert cache.get_or_make(("couple", 2), lambda: "made") == "made"

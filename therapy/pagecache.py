@@ -59,6 +59,28 @@ class PartCache:
         self.size = size
         self._parts: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._making: dict[tuple[Hashable, ...], threading.Lock] = {}
+
+    def get_or_make(self, key: tuple[Hashable, ...], make: Callable[[], T]) -> T:
+        """The part kept under `key`, else `make()`'s, kept. One thread makes a missing
+        part while the worker's others asking for it wait: when the minute turns, a
+        worker's four threads each made the same progress page at once, four times the
+        CPU, and every request queued behind them waited for all four."""
+        kept = self.get(key)
+        if kept is not None:
+            return kept
+        with self._lock:
+            making = self._making.setdefault(key, threading.Lock())
+        try:
+            with making:
+                kept = self.get(key)
+                if kept is None:
+                    kept = make()
+                    self.put(key, kept)
+                return kept
+        finally:
+            with self._lock:
+                self._making.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._parts)
@@ -118,12 +140,7 @@ def part(name: str, key: tuple[Hashable, ...], make: Callable[[], T], user: Any)
     generate_csrf()  # the session's CSRF secret exists before it is part of the key
     secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
     full_key = (name, token, _minute(), user.id, user.timezone, secret, *key)
-    kept = cache.get(full_key)
-    if kept is not None:
-        return kept
-    made = make()
-    cache.put(full_key, made)
-    return made
+    return cache.get_or_make(full_key, make)
 
 
 def _minute() -> int:

@@ -96,10 +96,18 @@ class RedisCache:
     """
 
     def __init__(
-        self, url: str, ttl: int, max_entry_bytes: int, timeout: float = REDIS_TIMEOUT
+        self,
+        url: str,
+        ttl: int,
+        max_entry_bytes: int,
+        timeout: float = REDIS_TIMEOUT,
+        prefix: str = KEY_PREFIX,
+        what: str = "PDF",
     ) -> None:
         import redis
 
+        self.prefix = prefix
+        self.what = what  # for the log: "PDF cache (Redis) unavailable; rendering PDFs ..."
         self.ttl = ttl
         self.max_entry_bytes = max_entry_bytes
         self._client: Any = redis.Redis.from_url(
@@ -118,8 +126,10 @@ class RedisCache:
             first, self._down = not self._down, True
         if first:  # a cache miss, not an error page; said once per outage
             log.warning(
-                "PDF cache (Redis) unavailable; rendering PDFs without it, trying again "
+                "%s cache (Redis) unavailable; rendering %ss without it, trying again "
                 "every %d seconds",
+                self.what,
+                self.what,
                 RETRY_AFTER,
                 exc_info=True,
             )
@@ -129,13 +139,13 @@ class RedisCache:
             with self._lock:
                 recovered, self._down = self._down, False
             if recovered:
-                log.info("PDF cache (Redis) is answering again")
+                log.info("%s cache (Redis) is answering again", self.what)
 
     def get(self, key: str) -> bytes | None:
         if not self._usable():
             return None
         try:
-            pdf = self._client.get(KEY_PREFIX + key)
+            pdf = self._client.get(self.prefix + key)
         except Exception:
             self._failed()
             return None
@@ -146,7 +156,7 @@ class RedisCache:
         if len(pdf) > self.max_entry_bytes or not self._usable():
             return
         try:
-            self._client.set(KEY_PREFIX + key, pdf, ex=self.ttl)
+            self._client.set(self.prefix + key, pdf, ex=self.ttl)
         except Exception:  # the PDF was made; only the shared copy is lost
             self._failed()
             return
@@ -154,7 +164,7 @@ class RedisCache:
 
     def clear(self) -> None:
         try:
-            keys = list(self._client.scan_iter(match=KEY_PREFIX + "*", count=500))
+            keys = list(self._client.scan_iter(match=self.prefix + "*", count=500))
             for start in range(0, len(keys), 500):
                 self._client.delete(*keys[start : start + 500])
         except Exception:  # entries left behind expire after the TTL
