@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from therapy import audit
@@ -35,19 +36,27 @@ from therapy.sessions import merge
 MAX_ITEMS = 40
 
 
-def get_session_or_404(session_id: int, *, for_update: bool = False) -> TherapySession:
+def get_session_or_404(
+    session_id: int, *, for_update: bool = False, lazy: bool = False
+) -> TherapySession:
     """A session of one of the signed-in therapist's couples; 404 for anything else.
 
     Ownership is checked by the couples' scoped loader, the one place that decides it.
     `for_update` is for a request that will change the session or its plan: on PostgreSQL
     it locks the row until commit, so two saves at the same moment take turns and the
     second works on what the first saved (SQLite's BEGIN IMMEDIATE already makes writers
-    take turns).
+    take turns). `lazy`: its plan items and focus practices are read only if used (the
+    plan builder's page, when its content was kept, uses neither).
     """
     if not valid_id(session_id):
         abort(404)
+    options = [lazyload(TherapySession.items), lazyload(TherapySession.focus)] if lazy else []
     session = db.session.get(
-        TherapySession, session_id, with_for_update=for_update, populate_existing=for_update
+        TherapySession,
+        session_id,
+        with_for_update=for_update,
+        populate_existing=for_update,
+        options=options,
     )
     if session is None:
         abort(404)

@@ -255,7 +255,7 @@ def builder(session_id: int) -> tuple[str, int]:
     item_raw, _, direction = request.args.get("moved", "").partition("-")
     moved = parse_id(item_raw)
     return render_builder(
-        services.get_session_or_404(session_id),
+        services.get_session_or_404(session_id, lazy=True),
         kept=True,
         moved=moved,
         move_dir=direction if direction in ("up", "down") else None,
