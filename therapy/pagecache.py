@@ -32,8 +32,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, session
+from flask import Flask, current_app, g, render_template, session
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import Engine, event, inspect, select, text
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
@@ -141,6 +142,12 @@ def part(name: str, key: tuple[Hashable, ...], make: Callable[[], T], user: Any)
     secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
     full_key = (name, token, _minute(), user.id, user.timezone, secret, *key)
     return cache.get_or_make(full_key, make)
+
+
+def rendered(template: str, **context: Any) -> Markup:
+    """`template` rendered as a part's content, to be placed in its page as it is: Jinja's
+    own output, escaped as it rendered."""
+    return Markup(render_template(template, **context))  # noqa: S704
 
 
 def _minute() -> int:

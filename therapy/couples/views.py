@@ -80,18 +80,15 @@ def _caseload_content() -> Markup:
         page=page_number(request.args.get("page")),
     )
     page = services.caseload(current_user, query)
-    # Jinja's own output, escaped as it rendered: safe to place as it is.
-    return Markup(  # noqa: S704
-        render_template(
-            "couples/_caseload.html",
-            form=form,
-            query=query,
-            page=page,
-            shared=sharing.shared_with(current_user, query),
-            role_labels=access.ROLE_LABELS,
-            sorts=services.SORTS,
-            status_labels=services.STATUS_LABELS,
-        )
+    return pagecache.rendered(
+        "couples/_caseload.html",
+        form=form,
+        query=query,
+        page=page,
+        shared=sharing.shared_with(current_user, query),
+        role_labels=access.ROLE_LABELS,
+        sorts=services.SORTS,
+        status_labels=services.STATUS_LABELS,
     )
 
 
@@ -124,19 +121,16 @@ def profile(couple_id: int) -> str:
 
 
 def _profile_content(couple: Couple) -> Markup:
-    # Jinja's own output, escaped as it rendered: safe to place as it is.
-    return Markup(  # noqa: S704
-        render_template(
-            "couples/_profile_content.html",
-            couple=couple,
-            timeline=services.timeline(couple),
-            reassigned=reassignments.reassignment_notice(couple, current_user),
-            status_labels=services.STATUS_LABELS,
-            living_labels=services.LIVING_LABELS,
-            export_form=ExportForm(formdata=None),
-            safety=safety.couple_safety(couple),
-            question=safety.SAFETY_QUESTION,
-        )
+    return pagecache.rendered(
+        "couples/_profile_content.html",
+        couple=couple,
+        timeline=services.timeline(couple),
+        reassigned=reassignments.reassignment_notice(couple, current_user),
+        status_labels=services.STATUS_LABELS,
+        living_labels=services.LIVING_LABELS,
+        export_form=ExportForm(formdata=None),
+        safety=safety.couple_safety(couple),
+        question=safety.SAFETY_QUESTION,
     )
 
 

@@ -72,7 +72,7 @@ def _dashboard_parts() -> tuple[Markup, Markup, int]:
     # Counted once for every current couple: the needs-attention list reads its share.
     unread = week.unread_by_couple(week.owner_couple_ids(current_user))
     needing = attention.needing_attention(current_user, unread=unread)
-    overview = render_template(
+    overview = pagecache.rendered(
         "main/_dashboard_overview.html",
         summary=summary,
         upcoming=upcoming,
@@ -80,6 +80,5 @@ def _dashboard_parts() -> tuple[Markup, Markup, int]:
         attention_more=max(0, len(needing) - attention.SHOWN),
         unread=week.total_of(unread.values()),
     )
-    safety = render_template("main/_dashboard_safety.html", summary=summary)
-    # Jinja's own output, escaped as it rendered: safe to place as it is.
-    return Markup(overview), Markup(safety), summary.total  # noqa: S704
+    safety = pagecache.rendered("main/_dashboard_safety.html", summary=summary)
+    return overview, safety, summary.total

@@ -50,18 +50,15 @@ def _progress_content(couple: Couple, restricted: bool) -> Markup:
     couple_view = request.args.get("view") == "couple" or restricted
     progress = services.build(couple, start, end, couple_view=couple_view)
     report = ReportForm(formdata=None, start=start, end=end)
-    # Jinja's own output, escaped as it rendered: safe to place as it is.
-    return Markup(  # noqa: S704
-        render_template(
-            "progress/_show_content.html",
-            couple=couple,
-            progress=progress,
-            form=form,
-            report=report,
-            restricted=restricted,
-            week_homework=week.recent_homework(couple, couple_view=couple_view),
-            measures_form=_measures_form(couple, progress.names),
-        )
+    return pagecache.rendered(
+        "progress/_show_content.html",
+        couple=couple,
+        progress=progress,
+        form=form,
+        report=report,
+        restricted=restricted,
+        week_homework=week.recent_homework(couple, couple_view=couple_view),
+        measures_form=_measures_form(couple, progress.names),
     )
 
 
@@ -98,7 +95,7 @@ def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tupl
     restricted = not access.may_see_private(couple)
     progress = services.build(couple, start, end, couple_view=restricted)
     # Made afresh, never kept: it holds what was typed.
-    content = render_template(
+    content = pagecache.rendered(
         "progress/_show_content.html",
         couple=couple,
         progress=progress,
@@ -108,7 +105,7 @@ def _report_refused(couple: Couple, form: ReportForm, problem: str = "") -> tupl
         report_problem=problem,
         measures_form=_measures_form(couple, progress.names),
     )
-    page = render_template("progress/show.html", couple=couple, content=Markup(content))  # noqa: S704
+    page = render_template("progress/show.html", couple=couple, content=content)
     return page, 422
 
 

@@ -231,8 +231,7 @@ def _builder_content(session: TherapySession, **extra: Any) -> Markup:
         **_picker(session, couple, safety, have),
         **extra,
     }
-    # Jinja's own output, escaped as it rendered: safe to place as it is.
-    return Markup(render_template("sessions/_builder_content.html", **context))  # noqa: S704
+    return pagecache.rendered("sessions/_builder_content.html", **context)
 
 
 def _back(session: TherapySession, moved: str = "", added: int | None = None) -> Response:
