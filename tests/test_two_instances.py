@@ -14,6 +14,7 @@ from sqlalchemy import select
 from tests.conftest import REDIS_URL
 from tests.live_gunicorn import Gunicorn, gunicorn
 from tests.test_concurrency import Browser, new_session
+from tests.test_couples import couple_form
 from tests.test_sessions import PageForm, calm_exercises
 from therapy.extensions import db
 from therapy.models import PlanItem
@@ -112,3 +113,22 @@ def test_a_plan_edited_through_both_keeps_both_edits(
             ).all()
         )
     assert notes == {x: "From one", y: "From two"}
+
+
+def test_a_page_one_server_keeps_shows_a_change_made_through_the_other(
+    two_servers, therapist, make_couple
+):
+    first, second = two_servers
+    make_couple(therapist, "Noa", "Ira")
+    on_first = Browser(port(first))
+    on_first.sign_in(therapist.email, therapist.password)
+    on_second = same_browser(on_first, second)
+    for _ in range(3):  # the second server keeps its caseload now (therapy/pagecache.py)
+        assert "Noa" in on_second.request("GET", "/couples").body
+    added = on_first.request(
+        "POST",
+        "/couples/new",
+        couple_form(**{"partner_a-first_name": "Mina", "partner_b-first_name": "Omar"}),
+    )
+    assert added.status == 302, added.body
+    assert "Mina" in on_second.request("GET", "/couples").body
