@@ -21,6 +21,7 @@ from flask_login import current_user, login_user, logout_user
 from markupsafe import escape
 from werkzeug.wrappers import Response
 
+from therapy import pagecache
 from therapy.extensions import db, login_manager
 from therapy.models import User
 
@@ -47,7 +48,7 @@ def load_user(cookie_id: str) -> User | None:
     user_id, _, token = cookie_id.partition(".")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    user = pagecache.load_user(int(user_id))  # with the data version, in one query
     if user is None or not user.active or not user.holds_token(token):
         return None
     return user
