@@ -49,8 +49,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
             "hide_parameters": True,
         },
         "REDIS_URL": None,
-        # The caseload's and dashboard's parts kept in each worker while the data they
-        # show is unchanged (therapy/pagecache.py); off only to measure without them.
+        # Page contents (caseload, dashboard, couple, progress, plan builder) kept in each
+        # worker while the data they show is unchanged (therapy/pagecache.py); off only
+        # to measure without them.
         "PAGE_CACHE": True,
         # Sessions: the cookie carries only ids and timestamps, never client data.
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,8 +1,8 @@
 """Parts of pages kept in a worker's memory while nothing they show can have changed.
 
-The caseload, the dashboard, a couple's page and their progress are read far more often
-than anything on them changes, and each costs a dozen queries and their rows turned
-into HTML. A kept part is found by a key made of:
+The caseload, the dashboard, a couple's page, their progress and a session's plan
+builder are read far more often than anything on them changes, and each costs a dozen
+queries and their rows turned into HTML. A kept part is found by a key made of:
 
 - the *data version*: a random token in the `data_version` table, replaced in the same
   transaction as every write (see `_replace_token`), so a reader that sees the new
@@ -43,7 +43,7 @@ from therapy.models import AuditEvent, DataVersion, User
 
 T = TypeVar("T")
 
-PARTS_KEPT = 256  # per worker; a caseload page is about 20 KB of HTML
+PARTS_KEPT = 256  # per worker; 10-130 KB of HTML each (the caseload, a progress page)
 # Tables whose writes leave the token alone: nothing kept reads them.
 UNSHOWN_TABLES = frozenset({AuditEvent.__tablename__})
 WROTE = "tandem_pagecache_wrote"
@@ -81,7 +81,8 @@ class PartCache:
                 return kept
         finally:
             with self._lock:
-                self._making.pop(key, None)
+                if self._making.get(key) is making:  # not a later thread's own lock
+                    del self._making[key]
 
     def __len__(self) -> int:
         return len(self._parts)
