@@ -10,11 +10,13 @@ from bench.harness import bench_app, counting_queries, report, timings
 from therapy import demo
 from therapy.auth import services
 from therapy.extensions import db
-from therapy.models import Couple, TherapySession
+from therapy.models import AuditEvent, Couple, TherapySession
 
 PASSWORD = "benchmark pass phrase for tandem"
 COUPLES = 500
 GOAL_MS = 20.0
+# A busy therapist's trail after a year or two: each opening of a couple's page is a row.
+VIEWS = 30_000
 
 
 def populate(owner_id: int) -> None:
@@ -47,7 +49,8 @@ def main() -> None:
     with bench_app() as app:
         with app.app_context():
             user = services.create_user("bench@example.com", "Bench", PASSWORD)
-            populate(user.id)
+            user_id = user.id
+            populate(user_id)
             first_couple = db.session.scalar(select(Couple.id).order_by(Couple.id))
         client = app.test_client()
         response = client.post("/login", data={"email": "bench@example.com", "password": PASSWORD})
@@ -67,3 +70,27 @@ def main() -> None:
                 assert client.get(url).status_code == 200
             samples = timings(lambda url=url: client.get(url), repeat=100)
             report(f"{url} ({len(statements)} queries)", samples, goal_ms=goal)
+
+        # The dashboard's "Recently viewed" reads the audit trail, which only grows.
+        with app.app_context():
+            add_views(user_id, ids=db.session.scalars(select(Couple.id)).all())
+        samples = timings(lambda: client.get("/"), repeat=100)
+        report(f"/ with {VIEWS:,} couple views in the audit trail", samples, goal_ms=GOAL_MS)
+
+
+def add_views(actor_id: int, ids: list[int]) -> None:
+    now = datetime.now(UTC)
+    db.session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "at": now - timedelta(minutes=index),
+                "actor_id": actor_id,
+                "action": "couple.view",
+                "record_type": "couple",
+                "record_id": ids[index % len(ids)],
+            }
+            for index in range(VIEWS)
+        ],
+    )
+    db.session.commit()

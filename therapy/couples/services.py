@@ -621,21 +621,31 @@ def summary(owner: User, *, recent: bool = True) -> CaseloadSummary:
 def recently_viewed(owner: User, limit: int = RECENTLY_VIEWED) -> list[Row[tuple[int, str, str]]]:
     """The couples the therapist works with (see access.works_with) they opened most
     recently, from their own audit trail: each one's id, label and status. (Rows, not
-    Couples: the dashboard reads this afresh on every request; see pagecache.py.)"""
-    seen_at = func.max(AuditEvent.at)
-    viewed = and_(
-        AuditEvent.record_id == Couple.id,
-        AuditEvent.record_type == "couple",
-        AuditEvent.action == "couple.view",
-        AuditEvent.actor_id == owner.id,
+    Couples: the dashboard reads this afresh on every request; see pagecache.py.)
+
+    Each couple's last view is looked up on its own (ix_audit_events_views answers it from
+    the end of the index), so the cost grows with the caseload, not with the trail."""
+    last_view = (
+        select(func.max(AuditEvent.at))
+        .where(
+            AuditEvent.actor_id == owner.id,
+            AuditEvent.action == "couple.view",
+            AuditEvent.record_type == "couple",
+            AuditEvent.record_id == Couple.id,
+        )
+        .correlate(Couple)
+        .scalar_subquery()
+    )
+    caseload = (
+        select(Couple.id, Couple.label, Couple.status, last_view.label("seen_at"))
+        .where(works_with(owner.id), Couple.archived_at.is_(None))
+        .subquery()
     )
     return list(
         db.session.execute(
-            select(Couple.id, Couple.label, Couple.status)
-            .join(AuditEvent, viewed)
-            .where(works_with(owner.id), Couple.archived_at.is_(None))
-            .group_by(Couple.id)
-            .order_by(seen_at.desc(), Couple.id.desc())
+            select(caseload.c.id, caseload.c.label, caseload.c.status)
+            .where(caseload.c.seen_at.is_not(None))
+            .order_by(caseload.c.seen_at.desc(), caseload.c.id.desc())
             .limit(limit)
         )
     )
