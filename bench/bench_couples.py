@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
@@ -78,7 +79,7 @@ def main() -> None:
         report(f"/ with {VIEWS:,} couple views in the audit trail", samples, goal_ms=GOAL_MS)
 
 
-def add_views(actor_id: int, ids: list[int]) -> None:
+def add_views(actor_id: int, ids: Sequence[int]) -> None:
     now = datetime.now(UTC)
     db.session.execute(
         insert(AuditEvent),
