@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,3 +170,32 @@ def test_database_down_gives_503_with_the_typed_text_and_a_restart_costs_no_requ
     with app.app_context():
         saved = db.session.get(TherapySession, session_id)
         assert (saved.notes_happened, saved.notes_follow_up) == (typed, "Ask Bo")
+
+
+def test_a_pooled_connection_lost_while_idle_costs_no_request(app, database_url, logged_in):
+    # The server ends a connection while it waits in the pool (an idle timeout, a
+    # pg_terminate_backend, a restart): the next request is served on a new one.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to lose the connection")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from therapy.database import PING_AFTER_IDLE_S
+
+    assert logged_in.get("/couples").status_code == 200
+    with app.app_context():
+        pids = {pid for (pid,) in db.session.execute(text("SELECT pg_backend_pid()"))}
+        db.session.remove()
+    admin = create_engine(database_url, poolclass=NullPool)
+    with admin.connect() as connection:
+        ended = connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid"),
+            {"pids": list(pids)},
+        ).all()
+    admin.dispose()
+    assert ended == [(True,)]
+    time.sleep(PING_AFTER_IDLE_S * 2)
+
+    page = logged_in.get("/couples")
+    assert page.status_code == 200, page.get_data(as_text=True)[:300]
+    assert "<title>Couples" in page.get_data(as_text=True)

@@ -67,13 +67,16 @@ def register_proxy(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from therapy import (
-        database,  # noqa: F401  (registers the SQLite connection settings)
+        database,  # registers the SQLite connection settings too
         pagecache,
         pdf,
     )
     from therapy.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            database.ping_idle_connections(engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -42,12 +42,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "TANDEM_ENV": "development",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'tandem.sqlite'}",
         # A deployment's own options are merged in; hide_parameters always stays on.
-        "SQLALCHEMY_ENGINE_OPTIONS": {
-            # Test each pooled connection before use: after a database restart the first
-            # request of every worker would otherwise fail on a dead connection.
-            "pool_pre_ping": True,
-            "hide_parameters": True,
-        },
+        # A deployment's pooled connections are tested before use when they sat idle
+        # (therapy/database.py: ping_idle_connections), so a restart costs no request.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "REDIS_URL": None,
         # Page contents (caseload, dashboard, couple, progress, plan builder) kept in each
         # worker while the data they show is unchanged (therapy/pagecache.py); off only
@@ -207,11 +204,19 @@ def engine_options(config: dict[str, Any]) -> dict[str, Any]:
     # messages reach the error log (the 500 handler logs every exception), so they are
     # hidden whatever options a deployment sets. PostgreSQL's own DETAIL line is handled
     # in therapy/database.py.
+    # Last in, first out: under load the connection just handed back is the one reused,
+    # so it never sits idle long enough to need testing (database.ping_idle_connections),
+    # and the spare ones go idle and are tested when next taken.
+    pool = {} if _is_sqlite(config) else {"pool_use_lifo": True}
     return {
-        "pool_pre_ping": True,
+        **pool,
         **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
         "hide_parameters": True,
     }
+
+
+def _is_sqlite(config: dict[str, Any]) -> bool:
+    return str(config.get("SQLALCHEMY_DATABASE_URI") or "").startswith("sqlite")
 
 
 def limiter_storage_options(config: dict[str, Any]) -> dict[str, Any]:
