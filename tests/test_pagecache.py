@@ -95,6 +95,16 @@ def test_opening_a_couple_leaves_the_token_but_recently_viewed_is_current(
     recent = dashboard.split('id="recent-heading"')[1].split("</section>")[0]
     assert f'href="/couples/{first}"' in recent
 
+    # The list is kept too, and made again whenever a couple is opened: its order follows.
+    second = make_couple(therapist, "Ana", "Bea")
+    for opened, listed in ((second, [second, first]), (first, [first, second])):
+        logged_in.get("/")
+        assert logged_in.get(f"/couples/{opened}").status_code == 200
+        for _ in range(2):  # made, then kept
+            dashboard = logged_in.get("/").get_data(as_text=True)
+            recent = dashboard.split('id="recent-heading"')[1].split("</section>")[0]
+            assert [int(i) for i in re.findall(r'href="/couples/(\d+)"', recent)] == listed
+
 
 def test_another_app_instance_on_the_database_sees_a_write_at_once(
     app, make_app, logged_in, therapist, make_couple, auth

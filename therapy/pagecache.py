@@ -18,12 +18,16 @@ carry that session's CSRF token), and lives at most a minute past the data it sh
 What a page must do on every request stays outside its part: the access check (and its
 audit of a shared couple), the audit event of an opened couple. Writes to the audit
 trail alone do not change the token, since every opened couple writes one and no kept
-part reads it (the dashboard's "Recently viewed" is made afresh each time).
+part reads it except the dashboard's "Recently viewed", which is keyed also on a mark
+the browser session carries (`note_view`): replaced each time a couple is opened in it,
+so a couple opened in this browser is listed at once, and one opened in another of the
+therapist's browsers within the minute.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 import time
 import uuid
@@ -47,6 +51,7 @@ PARTS_KEPT = 256  # per worker; 10-130 KB of HTML each (the caseload, a progress
 # Tables whose writes leave the token alone: nothing kept reads them.
 UNSHOWN_TABLES = frozenset({AuditEvent.__tablename__})
 WROTE = "tandem_pagecache_wrote"
+VIEWED = "_viewed"  # the session's mark of its last opened couple (note_view)
 REPLACE_TOKEN = text(
     "INSERT INTO data_version (id, token) VALUES (1, :token) "
     "ON CONFLICT (id) DO UPDATE SET token = excluded.token"
@@ -167,6 +172,18 @@ def rendered(template: str, **context: Any) -> Markup:
     """`template` rendered as a part's content, to be placed in its page as it is: Jinja's
     own output, escaped as it rendered."""
     return Markup(render_template(template, **context))  # noqa: S704
+
+
+def note_view() -> None:
+    """Mark this browser session: it opened a couple (what `viewed_mark` returns changes)."""
+    session[VIEWED] = secrets.token_hex(4)
+
+
+def viewed_mark() -> str | None:
+    """The session's mark, replaced each time a couple is opened in it: a key for parts
+    that show the couples opened last."""
+    mark: str | None = session.get(VIEWED)
+    return mark
 
 
 def _minute() -> int:

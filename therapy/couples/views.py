@@ -117,6 +117,7 @@ def profile(couple_id: int) -> str:
     # Every visit is in the audit trail, whether the content was kept or not. (After the
     # page: the commit expires the couple, which the page would then load again.)
     services.record_view(couple)
+    pagecache.note_view()  # the dashboard's "Recently viewed" is made again
     return page
 
 

@@ -54,15 +54,17 @@ def navigation() -> dict[str, object]:
 @login_required
 def dashboard() -> str:
     # Made again only when the data changed or the minute turned (therapy/pagecache.py);
-    # "Recently viewed" reads the audit trail, which every opened couple writes: always
-    # made afresh.
+    # "Recently viewed" reads the audit trail, which every opened couple writes and the
+    # data version leaves alone: made again when a couple is opened in this browser too.
     overview, safety, total = pagecache.part("dashboard", (), _dashboard_parts, user=current_user)
+    recent = pagecache.part(
+        "dashboard-recent",
+        (pagecache.viewed_mark(),),
+        lambda: tuple(couples.recently_viewed(current_user)),
+        user=current_user,
+    )
     return render_template(
-        "main/dashboard.html",
-        overview=overview,
-        safety=safety,
-        total=total,
-        recent=couples.recently_viewed(current_user),
+        "main/dashboard.html", overview=overview, safety=safety, total=total, recent=recent
     )
 
 
