@@ -277,3 +277,45 @@ def test_a_missing_part_is_made_once_while_the_workers_other_threads_wait():
     with pytest.raises(RuntimeError):
         cache.get_or_make(("couple", 2), lambda: (_ for _ in ()).throw(RuntimeError("db")))
     assert cache.get_or_make(("couple", 2), lambda: "made") == "made"
+
+
+def test_kept_pages_read_outside_a_transaction_and_leave_the_connection_as_it_was(
+    app, database_url, logged_in, therapist, make_couple
+):
+    # On PostgreSQL a kept page is read in autocommit mode (no BEGIN, no ROLLBACK). A part
+    # being made gets a transaction (it may write), and the connection must go back to the
+    # pool transactional, or the next request's writes would commit one at a time.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite pages keep their transaction")
+    from sqlalchemy import event
+
+    couple = make_couple(therapist, "Zoë", "Łukasz")
+    modes: list[bool] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # noqa: PLR0913
+        modes.append(conn.connection.dbapi_connection.autocommit)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for path in ("/couples", "/", f"/couples/{couple}", f"/couples/{couple}/progress"):
+            modes.clear()
+            assert logged_in.get(path).status_code == 200, path  # its parts made
+            assert modes[0] is True and False in modes, (path, modes)
+            # (Made again if the first added the built-in measures, a write: then kept.)
+            assert logged_in.get(path).status_code == 200, path
+            modes.clear()
+            assert logged_in.get(path).status_code == 200, path
+            assert modes and all(modes), (path, modes)
+            with app.app_context():
+                modes.clear()
+                db.session.execute(text("SELECT 1"))
+                assert modes == [False], path
+                db.session.rollback()
+        # Another page (here a form) keeps its transaction.
+        modes.clear()
+        assert logged_in.get(f"/couples/{couple}/edit").status_code == 200
+        assert modes and not any(modes)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)

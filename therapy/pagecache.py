@@ -36,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, render_template, session
+from flask import Flask, current_app, g, has_request_context, render_template, request, session
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import Engine, event, inspect, select, text
@@ -50,6 +50,14 @@ T = TypeVar("T")
 PARTS_KEPT = 256  # per worker; 10-130 KB of HTML each (the caseload, a progress page)
 # Tables whose writes leave the token alone: nothing kept reads them.
 UNSHOWN_TABLES = frozenset({AuditEvent.__tablename__})
+# The kept pages, as GET requests. On PostgreSQL they start without a transaction
+# (load_user); a part that must be made gets one (_in_transaction), since making one may
+# write (the built-in measures are added when first needed). Outside parts, these pages
+# only read, and write audit events of one statement each.
+AUTOCOMMIT = "tandem_autocommit"
+READING_PAGES = frozenset(
+    {"couples.index", "main.dashboard", "couples.profile", "progress.show", "sessions.builder"}
+)
 WROTE = "tandem_pagecache_wrote"
 VIEWED = "_viewed"  # the session's mark of its last opened couple (note_view)
 REPLACE_TOKEN = text(
@@ -138,6 +146,13 @@ def load_user(user_id: int) -> User | None:
     loads its user first, so a kept page costs one round trip to the database, not two.
     (Read before anything the page shows, as data_version must be.)"""
     session = db.session()
+    if _reads_only(session):
+        # psycopg opens a transaction with a BEGIN of its own before the first statement,
+        # and the pool closes it with a ROLLBACK: two round trips to PostgreSQL on every
+        # kept page, whose every statement (at READ COMMITTED) sees the data as of its own
+        # start anyway. In autocommit mode there is neither; the pool resets the mode.
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        g.setdefault(AUTOCOMMIT, True)
     if _cache() is None or not _versioned(session):
         return session.get(User, user_id)
     row = session.execute(
@@ -151,6 +166,16 @@ def load_user(user_id: int) -> User | None:
     return user
 
 
+def _reads_only(session: Session) -> bool:
+    return (
+        has_request_context()
+        and request.method in ("GET", "HEAD")
+        and request.endpoint in READING_PAGES
+        and not session.in_transaction()
+        and session.get_bind().dialect.name == "postgresql"
+    )
+
+
 def part(name: str, key: tuple[Hashable, ...], make: Callable[[], T], user: Any) -> T:
     """`make()`, or what it gave for the same `name`, `key`, `user`, browser session and
     data version this minute. `user` is the signed-in therapist: parts are never shared
@@ -161,11 +186,26 @@ def part(name: str, key: tuple[Hashable, ...], make: Callable[[], T], user: Any)
     # A message waiting to be shown (a page may show it inside its part): made afresh,
     # and not kept, so the message shows once and only once.
     if cache is None or token is None or session.get("_flashes"):
-        return make()
+        return _in_transaction(make)()
     generate_csrf()  # the session's CSRF secret exists before it is part of the key
     secret = session.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
     full_key = (name, token, _minute(), user.id, user.timezone, secret, *key)
-    return cache.get_or_make(full_key, make)
+    return cache.get_or_make(full_key, _in_transaction(make))
+
+
+def _in_transaction(make: Callable[[], T]) -> Callable[[], T]:
+    """`make`, run in a transaction: what it writes commits with the data version, at
+    once, and the rest of the request is transactional as any other page's."""
+
+    def made() -> T:
+        if g.pop(AUTOCOMMIT, False):
+            # The connection is between statements (no transaction open in autocommit
+            # mode); the driver's next statement begins one. SQLAlchemy still commits and
+            # rolls back through the driver, and resets the mode when the pool takes it.
+            db.session.connection().connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
+        return make()
+
+    return made
 
 
 def rendered(template: str, **context: Any) -> Markup:
