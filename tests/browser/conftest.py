@@ -136,6 +136,9 @@ def sign_in(page: Any, account: Any) -> None:
 
 def check_accessibility(page: Any, label: str) -> None:
     """Run axe-core (vendored) on the page; no serious or critical violations allowed."""
+    # After a click that navigates, the new document may be committed with no <head> yet
+    # (seen on a busy machine: add_script_tag failed on a null head).
+    page.wait_for_load_state("domcontentloaded")
     page.add_script_tag(url="/static/vendor/axe-core/axe.min.js")
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     serious = [
