@@ -99,7 +99,8 @@ def test_opening_a_couple_leaves_the_token_but_recently_viewed_is_current(
     second = make_couple(therapist, "Ana", "Bea")
     for opened, listed in ((second, [second, first]), (first, [first, second])):
         logged_in.get("/")
-        assert logged_in.get(f"/couples/{opened}").status_code == 200
+        for _ in range(2):  # opened twice in a row: the mark is set once
+            assert logged_in.get(f"/couples/{opened}").status_code == 200
         for _ in range(2):  # made, then kept
             dashboard = logged_in.get("/").get_data(as_text=True)
             recent = dashboard.split('id="recent-heading"')[1].split("</section>")[0]
@@ -292,7 +293,7 @@ def test_kept_pages_read_outside_a_transaction_and_leave_the_connection_as_it_wa
     couple = make_couple(therapist, "Zoë", "Łukasz")
     modes: list[bool] = []
 
-    def seen(conn, cursor, statement, parameters, context, executemany):  # noqa: PLR0913
+    def seen(conn, cursor, statement, parameters, context, executemany):
         modes.append(conn.connection.dbapi_connection.autocommit)
 
     with app.app_context():

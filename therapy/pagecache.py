@@ -19,8 +19,8 @@ What a page must do on every request stays outside its part: the access check (a
 audit of a shared couple), the audit event of an opened couple. Writes to the audit
 trail alone do not change the token, since every opened couple writes one and no kept
 part reads it except the dashboard's "Recently viewed", which is keyed also on a mark
-the browser session carries (`note_view`): replaced each time a couple is opened in it,
-so a couple opened in this browser is listed at once, and one opened in another of the
+the browser session carries (`note_view`): replaced each time another couple is opened
+in it, so a couple opened in this browser is listed at once, and one opened in another of the
 therapist's browsers within the minute.
 """
 
@@ -214,14 +214,18 @@ def rendered(template: str, **context: Any) -> Markup:
     return Markup(render_template(template, **context))  # noqa: S704
 
 
-def note_view() -> None:
-    """Mark this browser session: it opened a couple (what `viewed_mark` returns changes)."""
-    session[VIEWED] = secrets.token_hex(4)
+def note_view(couple_id: int) -> None:
+    """Mark this browser session: it opened this couple (what `viewed_mark` returns changes,
+    unless it was the couple opened last, which leaves the list as it was). The cookie is
+    signed and sent again only when the mark changes."""
+    mark = session.get(VIEWED)
+    if not (isinstance(mark, str) and mark.partition(".")[0] == str(couple_id)):
+        session[VIEWED] = f"{couple_id}.{secrets.token_hex(4)}"
 
 
 def viewed_mark() -> str | None:
-    """The session's mark, replaced each time a couple is opened in it: a key for parts
-    that show the couples opened last."""
+    """The session's mark, replaced each time another couple is opened in it: a key for
+    parts that show the couples opened last."""
     mark: str | None = session.get(VIEWED)
     return mark
 

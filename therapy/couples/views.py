@@ -116,8 +116,8 @@ def profile(couple_id: int) -> str:
     page = render_template("couples/profile.html", couple=couple, content=content)
     # Every visit is in the audit trail, whether the content was kept or not. (After the
     # page: the commit expires the couple, which the page would then load again.)
+    pagecache.note_view(couple.id)  # the dashboard's "Recently viewed" is made again
     services.record_view(couple)
-    pagecache.note_view()  # the dashboard's "Recently viewed" is made again
     return page
 
 
