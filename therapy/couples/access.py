@@ -15,17 +15,19 @@ non-owner makes to a shared couple writes one audit event.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
 from flask import abort, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.sql.base import ExecutableOption
 from werkzeug.wrappers import Response
 
 from therapy import audit
 from therapy.extensions import db
-from therapy.models import Couple, CoupleShare, ShareRole
+from therapy.models import Couple, CoupleShare, ShareRole, TherapySession
 from therapy.parsing import valid_id
 
 log = logging.getLogger(__name__)
@@ -98,18 +100,14 @@ def default_need() -> Need:
     return Need.READ
 
 
-def _lookup(couple_id: int, user_id: int) -> tuple[Couple, str, bool] | None:
-    row = db.session.execute(
-        select(Couple, CoupleShare.role, CoupleShare.private_answers)
-        .outerjoin(
-            CoupleShare,
-            (CoupleShare.couple_id == Couple.id) & (CoupleShare.user_id == user_id),
-        )
-        .where(Couple.id == couple_id)
-    ).one_or_none()
-    if row is None:
-        return None
-    couple, share_role, private_answers = row
+def _share_of(user_id: int) -> ColumnElement[bool]:
+    """Join condition: the user's share of the couple, if any."""
+    return (CoupleShare.couple_id == Couple.id) & (CoupleShare.user_id == user_id)
+
+
+def _decide(
+    couple: Couple, share_role: str | None, private_answers: bool | None, user_id: int
+) -> tuple[Couple, str, bool] | None:
     if couple.owner_id == user_id:
         return couple, OWNER, True
     if share_role is None:
@@ -117,6 +115,15 @@ def _lookup(couple_id: int, user_id: int) -> tuple[Couple, str, bool] | None:
     # A co-therapist works as the owner does, private answers included.
     allowed = bool(private_answers) or share_role == ShareRole.COTHERAPIST.value
     return couple, share_role, allowed
+
+
+def _lookup(couple_id: int, user_id: int) -> tuple[Couple, str, bool] | None:
+    row = db.session.execute(
+        select(Couple, CoupleShare.role, CoupleShare.private_answers)
+        .outerjoin(CoupleShare, _share_of(user_id))
+        .where(Couple.id == couple_id)
+    ).one_or_none()
+    return None if row is None else _decide(row[0], row[1], row[2], user_id)
 
 
 def couple_access(couple_id: int, need: Need | None = None, *, page: bool = True) -> Access:
@@ -128,10 +135,35 @@ def couple_access(couple_id: int, need: Need | None = None, *, page: bool = True
     (the week's print run): checked and audited, but not the page's couple (the page then
     carries no "Shared with you" notice about one of them).
     """
-    need = default_need() if need is None else need
     if not current_user.is_authenticated or not valid_id(couple_id):
         abort(404)
-    found = _lookup(couple_id, current_user.id)
+    return _grant(_lookup(couple_id, current_user.id), need, page=page)
+
+
+def session_access(
+    session_id: int, need: Need | None = None, *, options: Sequence[ExecutableOption] = ()
+) -> tuple[TherapySession, Access]:
+    """A session and the signed-in therapist's access to its couple, read in one query and
+    decided as `couple_access` decides (404 for a session of nobody's couple they may see).
+    For pages that read a session (the plan builder): one round trip to the database, not
+    two. `options`: loader options for the session."""
+    if not current_user.is_authenticated or not valid_id(session_id):
+        abort(404)
+    row = db.session.execute(
+        select(TherapySession, Couple, CoupleShare.role, CoupleShare.private_answers)
+        .join_from(TherapySession, Couple, TherapySession.couple_id == Couple.id)
+        .outerjoin_from(Couple, CoupleShare, _share_of(current_user.id))
+        .where(TherapySession.id == session_id)
+        .options(*options)
+    ).one_or_none()
+    if row is None:
+        abort(404)
+    session, couple, role, private_answers = row
+    return session, _grant(_decide(couple, role, private_answers, current_user.id), need, page=True)
+
+
+def _grant(found: tuple[Couple, str, bool] | None, need: Need | None, *, page: bool) -> Access:
+    need = default_need() if need is None else need
     if found is None:
         abort(404)
     couple, role, private_answers = found

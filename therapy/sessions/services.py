@@ -13,7 +13,7 @@ from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from therapy import audit
-from therapy.couples.access import works_with
+from therapy.couples.access import session_access, works_with
 from therapy.couples.services import get_couple_or_404
 from therapy.extensions import db
 from therapy.models import (
@@ -51,6 +51,11 @@ def get_session_or_404(
     if not valid_id(session_id):
         abort(404)
     options = [lazyload(TherapySession.items), lazyload(TherapySession.focus)] if lazy else []
+    if not for_update:
+        # The session and the access to its couple, decided as for the couple, in one query.
+        found, access = session_access(session_id, options=options)
+        set_committed_value(found, "couple", access.couple)
+        return found
     session = db.session.get(
         TherapySession,
         session_id,
