@@ -261,11 +261,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+def close_redis(app: Flask) -> None:
+    """Close the app's connections to Redis (the PDF and chart caches). Left to the garbage
+    collector, a socket's ResourceWarning fails whichever later test is running then."""
+    pdf = app.extensions.get("tandem_pdf")
+    for cache in (getattr(pdf, "cache", None), app.extensions.get("tandem.charts")):
+        close = getattr(cache, "close", None)
+        if close is not None:
+            close()
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = build_app(database_url, tmp_path / "instance")
     app.test_client_class = Client
     yield app
+    close_redis(app)
     if database_url.startswith("postgresql"):
         _empty_postgres(app)
     else:
@@ -286,6 +297,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
 
     yield make
     for app in built:
+        close_redis(app)
         with app.app_context():
             db.engine.dispose()
 

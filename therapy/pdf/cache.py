@@ -169,3 +169,7 @@ class RedisCache:
                 self._client.delete(*keys[start : start + 500])
         except Exception:  # entries left behind expire after the TTL
             self._failed()
+
+    def close(self) -> None:
+        """Close the connections to Redis (an app that is done with the cache)."""
+        self._client.close()
