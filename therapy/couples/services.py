@@ -578,7 +578,6 @@ def _start_entry(couple: Couple) -> Iterable[TimelineEntry]:
 class CaseloadSummary:
     counts: dict[str, int] = field(default_factory=dict)
     archived: int = 0
-    recent: list[Row[tuple[int, str, str]]] = field(default_factory=list)
     flagged: list[Couple] = field(default_factory=list)
 
     @property
@@ -586,9 +585,9 @@ class CaseloadSummary:
         return sum(self.counts.values())
 
 
-def summary(owner: User, *, recent: bool = True) -> CaseloadSummary:
-    """Counts by status, recently viewed couples (unless `recent` is false) and couples
-    with a safety flag."""
+def summary(owner: User) -> CaseloadSummary:
+    """Counts by status and couples with a safety flag. (Recently viewed couples are a
+    part of the dashboard of their own: `recently_viewed`.)"""
     result = CaseloadSummary(counts={status: 0 for status in STATUS_LABELS})
     rows = db.session.execute(
         select(Couple.status, Couple.archived_at.is_not(None), func.count())
@@ -600,8 +599,6 @@ def summary(owner: User, *, recent: bool = True) -> CaseloadSummary:
             result.archived += number
         else:
             result.counts[status] = result.counts.get(status, 0) + number
-    if recent:
-        result.recent = recently_viewed(owner)
     # Safety flags of couples they are co-therapist for too: they may see them first.
     result.flagged = list(
         db.session.scalars(
@@ -621,7 +618,8 @@ def summary(owner: User, *, recent: bool = True) -> CaseloadSummary:
 def recently_viewed(owner: User, limit: int = RECENTLY_VIEWED) -> list[Row[tuple[int, str, str]]]:
     """The couples the therapist works with (see access.works_with) they opened most
     recently, from their own audit trail: each one's id, label and status. (Rows, not
-    Couples: the dashboard reads this afresh on every request; see pagecache.py.)
+    Couples: the dashboard keeps them as a part its worker's threads share; see
+    pagecache.py.)
 
     Each couple's last view is looked up on its own (ix_audit_events_views answers it from
     the end of the index), so the cost grows with the caseload, not with the trail."""

@@ -69,7 +69,7 @@ def dashboard() -> str:
 
 
 def _dashboard_parts() -> tuple[Markup, Markup, int]:
-    summary = couples.summary(current_user, recent=False)
+    summary = couples.summary(current_user)
     upcoming = sessions.upcoming_sessions(current_user.id)
     # Counted once for every current couple: the needs-attention list reads its share.
     unread = week.unread_by_couple(week.owner_couple_ids(current_user))
